@@ -1,0 +1,5 @@
+"""`python -m cxone_provider` is the `cxone` command."""
+
+from cxone_provider.cli import main
+
+main()
