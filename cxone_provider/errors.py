@@ -81,8 +81,13 @@ class DependencyCycleError(DependencyGraphError):
     def __init__(self, cycle: list[str]) -> None:
         self.cycle = list(cycle)
         super().__init__(
-            [Problem("dependencies", f"dependency cycle {' -> '.join(self.cycle)}; "
-                     "remove one of these dependencies to break it")]
+            [
+                Problem(
+                    "dependencies",
+                    f"dependency cycle {' -> '.join(self.cycle)}; "
+                    "remove one of these dependencies to break it",
+                )
+            ]
         )
 
 
@@ -243,4 +248,3 @@ def api_error_class(status: int) -> type[ApiError]:
     if status >= 500:  # noqa: PLR2004 -- the 5xx class
         return ServerError
     return _BY_STATUS.get(status, ApiError)
-

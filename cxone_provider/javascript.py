@@ -15,7 +15,13 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from py_mini_racer import JSEvalException, JSOOMException, JSParseException, JSTimeoutException, MiniRacer
+from py_mini_racer import (
+    JSEvalException,
+    JSOOMException,
+    JSParseException,
+    JSTimeoutException,
+    MiniRacer,
+)
 
 LOAD_TIMEOUT_S: Final = 1.0
 LOAD_MEMORY_BYTES: Final = 32 * 1024 * 1024
@@ -26,7 +32,9 @@ _PARSE_ONLY_SUFFIX: Final = "\n}"
 _PREFIX_LINES: Final = _PARSE_ONLY_PREFIX.count("\n")
 
 # V8 reports "<anonymous>:LINE: SyntaxError: MESSAGE\nSOURCE LINE\n   ^^^\n..."
-_V8_ERROR = re.compile(r"^<anonymous>:(?P<line>\d+): (?P<message>[^\n]*)\n[^\n]*\n(?P<caret>[ \t]*)\^")
+_V8_ERROR = re.compile(
+    r"^<anonymous>:(?P<line>\d+): (?P<message>[^\n]*)\n[^\n]*\n(?P<caret>[ \t]*)\^"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +61,9 @@ def _parse_only(source: str) -> ScriptError | None:
     last_line = source.count("\n") + 1
     with MiniRacer() as engine:
         try:
-            engine.eval(_PARSE_ONLY_PREFIX + source + _PARSE_ONLY_SUFFIX, timeout_sec=LOAD_TIMEOUT_S)
+            engine.eval(
+                _PARSE_ONLY_PREFIX + source + _PARSE_ONLY_SUFFIX, timeout_sec=LOAD_TIMEOUT_S
+            )
         except JSParseException as exc:
             error = _error_from_v8(str(exc), line_offset=_PREFIX_LINES)
             if error.line > last_line:  # "Unexpected end of input" points past the script
@@ -69,7 +79,9 @@ def _load_and_find_main(source: str) -> ScriptError | None:
             kind = engine.eval("typeof main")
         except JSTimeoutException:
             return ScriptError(
-                1, 1, f"the script's top-level code runs longer than {LOAD_TIMEOUT_S:g} s; keep "
+                1,
+                1,
+                f"the script's top-level code runs longer than {LOAD_TIMEOUT_S:g} s; keep "
                 "top-level code to declarations and do the work inside main(context)",
             )
         except JSOOMException:
@@ -78,7 +90,9 @@ def _load_and_find_main(source: str) -> ScriptError | None:
             return _error_from_v8(str(exc), line_offset=0, prefix="top-level code failed: ")
     if kind != "function":
         return ScriptError(
-            1, 1, "the script must define a function main(context), for example "
+            1,
+            1,
+            "the script must define a function main(context), for example "
             "`function main(context) { return context.input; }`",
         )
     return None

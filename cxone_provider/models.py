@@ -117,7 +117,9 @@ class ActionSpec(_ApiModel):
         seen: set[str] = set()
         for dependency in dependencies:
             if dependency == own_name:
-                msg = f"{own_name!r} lists itself in dependencies; an action cannot depend on itself"
+                msg = (
+                    f"{own_name!r} lists itself in dependencies; an action cannot depend on itself"
+                )
                 raise PydanticCustomError("self_dependency", msg)
             if dependency in seen:
                 msg = f"{dependency!r} is listed twice in dependencies; list each name once"
@@ -207,7 +209,9 @@ def validate_spec(data: dict[str, Any], *, action: str | None = None) -> ActionS
         return ActionSpec.model_validate(data)
     except ValidationError as exc:
         name = action or (data.get("name") if isinstance(data, dict) else None)
-        raise ActionValidationError(problems_of(exc), action=name if isinstance(name, str) else None) from None
+        raise ActionValidationError(
+            problems_of(exc), action=name if isinstance(name, str) else None
+        ) from None
 
 
 def problems_of(error: ValidationError) -> list[Problem]:
@@ -218,7 +222,9 @@ def problems_of(error: ValidationError) -> list[Problem]:
         context = item.get("ctx") or {}
         if item["type"] == "script_syntax":
             problems.append(
-                Problem(path, str(context["message"]), line=context["line"], column=context["column"])
+                Problem(
+                    path, str(context["message"]), line=context["line"], column=context["column"]
+                )
             )
         else:
             problems.append(Problem(path, item["msg"]))

@@ -1,0 +1,243 @@
+"""The CXone Data Actions API client: one pooled httpx.Client, OAuth, retries, idempotency.
+
+Retry policy (the contract's table): connection errors, 5xx, 429 and 409
+IDEMPOTENCY_KEY_IN_USE are retried with capped exponential backoff and jitter (stamina), and
+a Retry-After header, in either form, replaces the computed backoff. Every other 4xx is final.
+A create's Idempotency-Key is chosen once per logical create and sent on every attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib.metadata import version
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+import httpx
+import stamina
+from pydantic import ValidationError
+
+from cxone_provider.auth import ClientCredentialsAuth
+from cxone_provider.errors import (
+    ApiError,
+    ConflictError,
+    CxoneError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from cxone_provider.models import Action, ActionPage, ActionSpec, TestResult
+from cxone_provider.responses import api_error_from
+
+ACTIONS_PATH: Final = "/api/v2/dataactions/actions"
+DEFAULT_TIMEOUT_S: Final = 30.0
+DEFAULT_MAX_ATTEMPTS: Final = 10
+
+logger = logging.getLogger(__name__)
+ModelT = TypeVar("ModelT", Action, ActionPage, TestResult)
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A create's answer: the action, whether the server replayed it, how many attempts it took.
+
+    `replayed` is True when the server answered from its record of the same Idempotency-Key.
+    """
+
+    action: Action
+    replayed: bool
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    response: httpx.Response
+    attempts: int
+
+
+def retry_delay(error: Exception) -> bool | float:
+    """Backoff hook for stamina: False for final errors, else the Retry-After (if given)."""
+    if isinstance(error, TransportError):
+        return True
+    retryable = isinstance(error, (RateLimitedError, ServerError)) or (
+        isinstance(error, ConflictError) and error.code == "IDEMPOTENCY_KEY_IN_USE"
+    )
+    if not retryable:
+        return False
+    assert isinstance(error, ApiError)  # noqa: S101 -- narrowed by the checks above
+    return error.retry_after if error.retry_after is not None else True
+
+
+class CxoneClient:
+    """A thread-safe client of one tenant (or emulator); share one per process and close it.
+
+    `transport` replaces the network (tests and the in-process emulator use it); all calls
+    share one connection pool and one OAuth token.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = ClientCredentialsAuth(client_id, client_secret)
+        self._max_attempts = max_attempts
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            auth=self.auth,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            headers={
+                "Accept": "application/json",
+                "User-Agent": f"cxone-provider/{version('cxone-provider')}",
+            },
+        )
+
+    def __repr__(self) -> str:
+        return f"CxoneClient(base_url={self.base_url!r}, client_id={self.auth.client_id!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def create_action(self, spec: ActionSpec, *, idempotency_key: str) -> Created:
+        """POST a new action; retries resend the same key, so the server creates it once."""
+        answer = self._call(
+            "POST", ACTIONS_PATH, json=spec.to_api(), headers={"Idempotency-Key": idempotency_key}
+        )
+        return Created(
+            action=_parse(Action, answer.response),
+            replayed=answer.response.headers.get("Idempotent-Replayed", "").lower() == "true",
+            attempts=answer.attempts,
+        )
+
+    def get_action(self, action_id: str) -> Action:
+        """The action with this id; NotFoundError when there is none."""
+        return _parse(Action, self._call("GET", f"{ACTIONS_PATH}/{action_id}").response)
+
+    def find_action(self, name: str) -> Action | None:
+        """The action with this exact name, or None."""
+        return next(self.list_actions(name=name, page_size=1), None)
+
+    def list_actions(self, *, name: str | None = None, page_size: int = 100) -> Iterator[Action]:
+        """Every action of the tenant (or those with `name`), following cursors page by page."""
+        params: dict[str, str | int] = {"pageSize": page_size}
+        if name is not None:
+            params["name"] = name
+        while True:
+            page = _parse(ActionPage, self._call("GET", ACTIONS_PATH, params=params).response)
+            yield from page.entities
+            if not page.next_cursor:
+                return
+            params["cursor"] = page.next_cursor
+
+    def update_action(
+        self, action_id: str, spec: ActionSpec, *, if_match: int | None = None
+    ) -> Action:
+        """PUT the full spec; with `if_match`, only if the stored version is still that one."""
+        headers = {} if if_match is None else {"If-Match": f'"{if_match}"'}
+        answer = self._call(
+            "PUT", f"{ACTIONS_PATH}/{action_id}", json=spec.to_api(), headers=headers
+        )
+        return _parse(Action, answer.response)
+
+    def delete_action(self, action_id: str) -> bool:
+        """Delete the action; False when it was already gone, which counts as done."""
+        try:
+            self._call("DELETE", f"{ACTIONS_PATH}/{action_id}")
+        except NotFoundError:
+            return False
+        return True
+
+    def test_action(self, action_id: str, test_input: Any) -> TestResult:
+        """Run the stored script in the sandbox; a failed test is a result, not an error."""
+        answer = self._call("POST", f"{ACTIONS_PATH}/{action_id}/test", json={"input": test_input})
+        return _parse(TestResult, answer.response)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> _Answer:
+        attempts = 0
+        for attempt in stamina.retry_context(
+            on=retry_delay,
+            attempts=self._max_attempts,
+            timeout=None,
+            wait_initial=0.2,
+            wait_max=10.0,
+            wait_jitter=0.5,
+        ):
+            with attempt:
+                attempts = attempt.num
+                response = self._send_once(
+                    method, path, attempt=attempts, json=json, params=params, headers=headers
+                )
+        return _Answer(response, attempts)
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        attempt: int,
+        json: Any,
+        params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = self._http.request(method, path, json=json, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            logger.debug("%s %s -> no answer (attempt %d): %s", method, path, attempt, exc)
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise TransportError(method, f"{self.base_url}{path}", reason) from None
+        logger.debug(
+            "%s %s -> %d (attempt %d, %.1f ms)",
+            method,
+            path,
+            response.status_code,
+            attempt,
+            (time.perf_counter() - started) * 1000,
+        )
+        if response.is_error:
+            raise api_error_from(response)
+        return response
+
+
+def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        request = response.request
+        msg = (
+            f"{request.method} {request.url.path} answered {response.status_code} with a body "
+            f"that is not a valid {model.__name__} ({exc.error_count()} problem(s)); is the base "
+            "URL a CXone API?"
+        )
+        raise CxoneError(msg) from None

@@ -1,0 +1,220 @@
+"""The contract's rules table, enforced by the models before any request, at every boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cxone_provider import ActionSpec, ActionValidationError, validate_spec
+from cxone_provider.models import MAX_SCRIPT_BYTES, Action
+
+VALID_SCRIPT = "function main(context) { return context.input; }"
+
+
+def spec_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "lead_score",
+        "description": "Scores a lead",
+        "type": "SCRIPT",
+        "trigger": {"type": "MANUAL"},
+        "script": {"language": "JavaScript", "content": VALID_SCRIPT},
+        "enabled": True,
+        "dependencies": [],
+    }
+    data.update(overrides)
+    return data
+
+
+def problems(data: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(ActionValidationError) as caught:
+        validate_spec(data)
+    return {problem.field: problem.message for problem in caught.value.problems}
+
+
+def script_of_bytes(size: int) -> str:
+    """A valid script of exactly `size` UTF-8 bytes, padded with two-byte characters."""
+    head = "function main(context) { return 1; }\n//"
+    room = size - len(head.encode())
+    return head + "é" * (room // 2) + "a" * (room % 2)
+
+
+@pytest.mark.parametrize("name", ["abc", "a" * 64, "A-b_9", "___", "---"])
+def test_names_of_3_to_64_allowed_characters_are_valid(name):
+    """Names at both length boundaries and with every allowed character class pass."""
+    assert validate_spec(spec_data(name=name)).name == name
+
+
+@pytest.mark.parametrize("name", ["ab", "a" * 65, "has space", "dot.ted", "émile", "", "a/b"])
+def test_names_outside_the_pattern_are_rejected_with_the_rule(name):
+    """Names of 2 or 65 characters, or with other characters, fail on `name` and say the rule."""
+    assert "3 to 64 characters" in problems(spec_data(name=name))["name"]
+
+
+def test_description_of_1024_characters_is_valid_and_1025_is_not():
+    """The description limit counts characters, not bytes."""
+    assert validate_spec(spec_data(description="é" * 1024)).description == "é" * 1024
+    assert "1024" in problems(spec_data(description="é" * 1025))["description"]
+
+
+def test_type_must_be_script():
+    """The only action type is SCRIPT."""
+    assert "type" in problems(spec_data(type="HTTP"))
+
+
+@pytest.mark.parametrize("trigger", ["MANUAL", "SCHEDULED", "EVENT"])
+def test_each_trigger_type_of_the_contract_is_valid(trigger):
+    """MANUAL, SCHEDULED and EVENT are the three trigger types."""
+    assert validate_spec(spec_data(trigger={"type": trigger})).trigger.type == trigger
+
+
+def test_unknown_trigger_type_is_rejected():
+    """Another trigger type fails on trigger.type."""
+    assert "trigger.type" in problems(spec_data(trigger={"type": "HOURLY"}))
+
+
+def test_language_must_be_javascript():
+    """Scripts are JavaScript only."""
+    data = spec_data(script={"language": "Python", "content": VALID_SCRIPT})
+    assert "script.language" in problems(data)
+
+
+def test_script_of_65536_utf8_bytes_is_valid():
+    """The size limit is inclusive and counted in UTF-8 bytes."""
+    script = script_of_bytes(MAX_SCRIPT_BYTES)
+    assert len(script.encode()) == MAX_SCRIPT_BYTES
+    assert len(script) < MAX_SCRIPT_BYTES  # multi-byte characters: fewer characters than bytes
+    validate_spec(spec_data(script={"content": script}))
+
+
+def test_script_of_65537_utf8_bytes_is_rejected_with_its_size():
+    """One byte over the limit fails on script.content and says the size found."""
+    script = script_of_bytes(MAX_SCRIPT_BYTES + 1)
+    message = problems(spec_data(script={"content": script}))["script.content"]
+    assert "65537 bytes" in message
+    assert "65536" in message
+
+
+def test_syntax_error_is_reported_with_line_and_column():
+    """A broken script fails with the line and column V8 gives, counted from 1."""
+    script = "function main(context) {\n  const x = 1;\n  return x +;\n}\n"
+    with pytest.raises(ActionValidationError) as caught:
+        validate_spec(spec_data(script={"content": script}))
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.line, problem.column) == ("script.content", 3, 13)
+    assert "Unexpected token" in problem.message
+    assert "line 3, column 13" in str(caught.value)
+
+
+def test_unclosed_block_is_reported_on_the_last_line():
+    """A missing closing brace points at the end of the script, not past it."""
+    script = "function main(context) {\n  return 1;\n"
+    with pytest.raises(ActionValidationError) as caught:
+        validate_spec(spec_data(script={"content": script}))
+    assert caught.value.problems[0].line == 3
+
+
+def test_script_without_main_is_rejected():
+    """A valid script that defines no main(context) function fails and shows an example."""
+    message = problems(spec_data(script={"content": "function handler(c) { return 1; }"}))
+    assert "main(context)" in message["script.content"]
+
+
+def test_main_may_be_an_arrow_function():
+    """Any top-level binding named main that is a function will do."""
+    validate_spec(spec_data(script={"content": "const main = (context) => context.input;"}))
+
+
+def test_dependencies_must_be_valid_names():
+    """Each dependency follows the name rule, reported at its position."""
+    assert "dependencies.1" in problems(spec_data(dependencies=["base_transform", "x"]))
+
+
+def test_dependencies_must_be_unique():
+    """A dependency listed twice is rejected on `dependencies`."""
+    message = problems(spec_data(dependencies=["base_transform", "base_transform"]))
+    assert "listed twice" in message["dependencies"]
+
+
+def test_an_action_cannot_depend_on_itself():
+    """The action's own name in its dependencies is rejected."""
+    assert "itself" in problems(spec_data(dependencies=["lead_score"]))["dependencies"]
+
+
+def test_every_problem_is_reported_at_once():
+    """Several broken rules give one error listing each of them."""
+    data = spec_data(name="x", description="d" * 2000, script={"content": "function ("})
+    assert set(problems(data)) == {"name", "description", "script.content"}
+
+
+def test_unknown_fields_are_rejected():
+    """A misspelt field is an error rather than silently ignored."""
+    assert "enabeld" in problems(spec_data(enabeld=False))
+
+
+def test_spec_serializes_to_the_api_body():
+    """to_api gives the contract's camelCase JSON with defaults filled in."""
+    body = ActionSpec.model_validate({"name": "abc", "script": {"content": VALID_SCRIPT}}).to_api()
+    assert body == {
+        "name": "abc",
+        "description": "",
+        "type": "SCRIPT",
+        "trigger": {"type": "MANUAL"},
+        "script": {"language": "JavaScript", "content": VALID_SCRIPT},
+        "enabled": True,
+        "dependencies": [],
+    }
+
+
+def test_returned_action_parses_camel_case_and_gives_back_its_spec():
+    """The API's answer parses, and its spec equals the one that was sent."""
+    sent = validate_spec(spec_data(dependencies=["base_transform"]))
+    answer = {
+        **sent.to_api(),
+        "id": "a1",
+        "version": 2,
+        "createdTimestamp": 1,
+        "modifiedTimestamp": 2,
+        "somethingNew": True,
+    }
+    action = Action.model_validate(answer)
+    assert (action.version, action.created_timestamp) == (2, 1)
+    assert action.to_spec().to_api() == sent.to_api()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.text(max_size=70) | json_values,
+        "description": st.text(max_size=1100) | json_values,
+        "type": st.sampled_from(["SCRIPT", "OTHER"]) | json_values,
+        "trigger": st.fixed_dictionaries({"type": st.text(max_size=10)}) | json_values,
+        "script": st.fixed_dictionaries(
+            {"content": st.text(max_size=200) | st.just(VALID_SCRIPT)},
+            optional={"language": st.sampled_from(["JavaScript", "TypeScript"])},
+        )
+        | json_values,
+        "enabled": json_values,
+        "dependencies": st.lists(st.text(max_size=70), max_size=4) | json_values,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=fields | json_values)
+def test_validation_never_fails_with_anything_but_its_own_error(data):
+    """No input, however malformed, crashes validation with a foreign exception."""
+    try:
+        spec = validate_spec(data)
+    except ActionValidationError as error:
+        assert error.problems
+        assert all(problem.field and problem.message for problem in error.problems)
+    else:
+        assert validate_spec(spec.to_api()) == spec
