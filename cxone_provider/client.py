@@ -31,6 +31,7 @@ from cxone_provider.errors import (
     TransportError,
 )
 from cxone_provider.models import Action, ActionPage, ActionSpec, TestResult
+from cxone_provider.pacing import RatePacer
 from cxone_provider.responses import api_error_from
 
 ACTIONS_PATH: Final = "/api/v2/dataactions/actions"
@@ -76,7 +77,7 @@ class CxoneClient:
     """A thread-safe client of one tenant (or emulator); share one per process and close it.
 
     `transport` replaces the network (tests and the in-process emulator use it); all calls
-    share one connection pool and one OAuth token.
+    share one connection pool, one OAuth token and one pacer of the tenant's rate limit.
     """
 
     def __init__(
@@ -92,6 +93,7 @@ class CxoneClient:
         self.base_url = base_url.rstrip("/")
         self.auth = ClientCredentialsAuth(client_id, client_secret)
         self._max_attempts = max_attempts
+        self.pacer = RatePacer()
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=self.auth,
@@ -210,6 +212,7 @@ class CxoneClient:
         params: Mapping[str, str | int] | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response:
+        self.pacer.wait()
         started = time.perf_counter()
         try:
             response = self._http.request(method, path, json=json, params=params, headers=headers)
@@ -217,6 +220,7 @@ class CxoneClient:
             logger.debug("%s %s -> no answer (attempt %d): %s", method, path, attempt, exc)
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise TransportError(method, f"{self.base_url}{path}", reason) from None
+        self.pacer.observe(response.headers)
         logger.debug(
             "%s %s -> %d (attempt %d, %.1f ms)",
             method,

@@ -27,8 +27,14 @@ def answer(status: int, body: object, headers: dict[str, str] | None = None) -> 
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(403, ForbiddenError), (409, ConflictError), (412, PreconditionFailedError),
-     (429, RateLimitedError), (502, ServerError), (418, ApiError)],
+    [
+        (403, ForbiddenError),
+        (409, ConflictError),
+        (412, PreconditionFailedError),
+        (429, RateLimitedError),
+        (502, ServerError),
+        (418, ApiError),
+    ],
 )
 def test_each_status_maps_to_its_error_class(status, expected):
     """The error class follows the HTTP status, with ApiError for the rest."""
@@ -37,10 +43,17 @@ def test_each_status_maps_to_its_error_class(status, expected):
 
 def test_api_error_carries_status_code_details_and_request_id():
     """Everything the API said is kept on the error and shown in its text."""
-    error = api_error_from(answer(409, {
-        "error": "NAME_CONFLICT", "message": "exists", "details": [{"name": "a"}],
-        "requestId": "req-42",
-    }))
+    error = api_error_from(
+        answer(
+            409,
+            {
+                "error": "NAME_CONFLICT",
+                "message": "exists",
+                "details": [{"name": "a"}],
+                "requestId": "req-42",
+            },
+        )
+    )
     assert isinstance(error, ConflictError)
     assert (error.status, error.code, error.request_id) == (409, "NAME_CONFLICT", "req-42")
     assert "import it" in str(error)
@@ -56,10 +69,16 @@ def test_forbidden_error_names_the_missing_scope():
 
 def test_compilation_error_lists_line_and_column():
     """COMPILATION_FAILED shows each position the server reported."""
-    error = api_error_from(answer(400, {
-        "error": "COMPILATION_FAILED", "message": "bad script",
-        "details": [{"line": 3, "column": 7, "message": "Unexpected token"}],
-    }))
+    error = api_error_from(
+        answer(
+            400,
+            {
+                "error": "COMPILATION_FAILED",
+                "message": "bad script",
+                "details": [{"line": 3, "column": 7, "message": "Unexpected token"}],
+            },
+        )
+    )
     assert "line 3, column 7: Unexpected token" in str(error)
 
 

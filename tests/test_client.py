@@ -1,0 +1,271 @@
+"""The API client against the real emulator over loopback: retries, idempotency, tokens, errors."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import stamina
+
+from cxone_provider import (
+    ActionSpec,
+    AuthenticationError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    TransportError,
+    UnauthorizedError,
+    validate_spec,
+)
+from cxone_provider.client import ACTIONS_PATH, CxoneClient
+from cxone_provider.errors import ApiError
+from cxone_provider.models import Script
+
+ACTION_PATH = ACTIONS_PATH + "/{id}"
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """The real network transport, remembering each request it sends (nothing is faked)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def sent(self, method: str, path: str) -> list[httpx.Request]:
+        return [r for r in self.requests if r.method == method and r.url.path == path]
+
+
+def spec(name: str = "lead_score", dependencies: tuple[str, ...] = ()) -> ActionSpec:
+    return validate_spec(
+        {
+            "name": name,
+            "script": {"content": "function main(context) { return {seen: context.input}; }"},
+            "dependencies": list(dependencies),
+        }
+    )
+
+
+@pytest.fixture
+def transport() -> RecordingTransport:
+    return RecordingTransport()
+
+
+@pytest.fixture
+def client(emulator, transport) -> Iterator[CxoneClient]:
+    with CxoneClient(
+        emulator.base_url, emulator.client_id, emulator.client_secret, transport=transport
+    ) as api:
+        yield api
+
+
+@pytest.fixture
+def no_backoff() -> Iterator[None]:
+    """Retries happen at once; for tests about what is retried, not how long it waits."""
+    with stamina.set_testing(True, attempts=10, cap=True):
+        yield
+
+
+def test_create_get_update_delete_round_trip(client):
+    """Each endpoint does what the contract says, versions growing by one per update."""
+    created = client.create_action(spec(), idempotency_key="k-round-trip")
+    assert not created.replayed
+    assert created.attempts == 1
+    action = client.get_action(created.action.id)
+    assert action == created.action
+    assert action.version == 1
+    changed = spec().model_copy(update={"description": "now described"})
+    updated = client.update_action(action.id, changed, if_match=1)
+    assert (updated.version, updated.description) == (2, "now described")
+    assert client.delete_action(action.id) is True
+    with pytest.raises(NotFoundError):
+        client.get_action(action.id)
+
+
+def test_delete_of_a_missing_action_counts_as_done(client):
+    """A 404 on DELETE returns False instead of raising."""
+    assert client.delete_action("00000000-0000-0000-0000-000000000000") is False
+
+
+def test_list_follows_cursors_across_pages(client, transport):
+    """Listing with a small page size still yields every action, in creation order."""
+    names = [f"action_{i}" for i in range(5)]
+    for name in names:
+        client.create_action(spec(name), idempotency_key=f"k-{name}")
+    assert [a.name for a in client.list_actions(page_size=2)] == names
+    assert len(transport.sent("GET", ACTIONS_PATH)) == 3
+
+
+def test_find_by_name_returns_the_action_or_none(client):
+    """find_action filters by exact name."""
+    client.create_action(spec("base_transform"), idempotency_key="k-find")
+    assert client.find_action("base_transform").name == "base_transform"
+    assert client.find_action("base_transforms") is None
+
+
+def test_429_with_retry_after_seconds_is_waited_out(emulator, client, transport):
+    """A 429 with Retry-After: 1 makes the client wait about a second, then succeed."""
+    emulator.add_fault("GET", ACTIONS_PATH, status=429, headers={"Retry-After": "1"})
+    started = time.monotonic()
+    assert list(client.list_actions()) == []
+    assert time.monotonic() - started >= 1.0
+    assert len(transport.sent("GET", ACTIONS_PATH)) == 2
+
+
+def test_503_with_an_http_date_retry_after_is_waited_out(emulator, client, transport):
+    """Retry-After as an HTTP-date is honoured: the retry waits until that moment."""
+    until = email.utils.formatdate(time.time() + 2, usegmt=True)
+    emulator.add_fault("GET", ACTIONS_PATH, status=503, headers={"Retry-After": until})
+    started = time.monotonic()
+    list(client.list_actions())
+    assert time.monotonic() - started >= 0.9  # the date has one-second resolution
+    assert len(transport.sent("GET", ACTIONS_PATH)) == 2
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_three_503s_then_201_create_one_action_with_one_key(emulator, client, transport):
+    """Retries of a create send the same Idempotency-Key, and exactly one action results."""
+    emulator.add_fault("POST", ACTIONS_PATH, status=503, count=3)
+    created = client.create_action(spec(), idempotency_key="k-503")
+    posts = transport.sent("POST", ACTIONS_PATH)
+    assert len(posts) == 4
+    assert {p.headers["Idempotency-Key"] for p in posts} == {"k-503"}
+    assert created.attempts == 4
+    assert [a.name for a in client.list_actions()] == ["lead_score"]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_dropped_answer_is_retried_and_replayed_without_a_duplicate(emulator, client):
+    """When the server commits a create but the answer is lost, the retry gets the replay."""
+    emulator.add_fault("POST", ACTIONS_PATH, drop=True)
+    created = client.create_action(spec(), idempotency_key="k-drop")
+    assert created.replayed
+    assert created.attempts == 2
+    assert [a.id for a in client.list_actions()] == [created.action.id]
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_400_is_not_retried(client, transport):
+    """A rule broken on the server side fails at once, with the server's code and details."""
+    broken = spec().model_copy(
+        update={"script": Script.model_construct(language="JavaScript", content="function (")}
+    )
+    with pytest.raises(ApiError) as caught:
+        client.create_action(broken, idempotency_key="k-400")
+    assert (caught.value.status, caught.value.code) == (400, "COMPILATION_FAILED")
+    assert caught.value.request_id
+    assert len(transport.sent("POST", ACTIONS_PATH)) == 1
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_name_conflict_is_final_and_says_to_import(client, transport):
+    """A second create of a taken name is a 409 NAME_CONFLICT, not retried."""
+    client.create_action(spec(), idempotency_key="k-first")
+    with pytest.raises(ConflictError) as caught:
+        client.create_action(spec(), idempotency_key="k-second")
+    assert caught.value.code == "NAME_CONFLICT"
+    assert "import" in str(caught.value)
+    assert len(transport.sent("POST", ACTIONS_PATH)) == 2
+
+
+def test_stale_if_match_is_a_precondition_failure(client):
+    """An update naming an old version fails with 412 and says to refresh."""
+    action = client.create_action(spec(), idempotency_key="k-412").action
+    client.update_action(action.id, spec(), if_match=1)
+    with pytest.raises(PreconditionFailedError, match="pulumi refresh"):
+        client.update_action(action.id, spec(), if_match=1)
+
+
+def test_expired_token_is_refreshed_once_and_the_call_retried(emulator, client, transport):
+    """After the server expires every token, one refresh and one retry make the call succeed."""
+    list(client.list_actions())
+    emulator.expire_tokens()
+    list(client.list_actions())
+    assert client.auth.token_requests == 2
+    assert len(transport.sent("POST", "/api/v2/oauth/token")) == 2
+    assert len(transport.sent("GET", ACTIONS_PATH)) == 3  # ok, 401, ok
+
+
+def test_401_after_a_fresh_token_is_final(emulator, client):
+    """A token refused twice raises UnauthorizedError instead of refreshing forever."""
+    emulator.add_fault("GET", ACTIONS_PATH, status=401, count=2)
+    with pytest.raises(UnauthorizedError):
+        list(client.list_actions())
+    assert client.auth.token_requests == 2
+
+
+def test_twenty_threads_share_one_token_request(emulator):
+    """Concurrent first calls wait for one token fetch instead of each fetching its own."""
+    with CxoneClient(emulator.base_url, emulator.client_id, emulator.client_secret) as shared:
+        barrier = threading.Barrier(20)
+        errors: list[BaseException] = []
+
+        def call() -> None:
+            barrier.wait()
+            try:
+                list(shared.list_actions())
+            except BaseException as error:  # noqa: BLE001 -- reported by the assertion below
+                errors.append(error)
+
+        threads = [threading.Thread(target=call) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert shared.auth.token_requests == 1
+    assert emulator.stats()["token_requests"] == 1
+
+
+def test_wrong_secret_says_to_check_the_credentials(emulator):
+    """A refused client secret raises AuthenticationError naming the settings, never the secret."""
+    api = CxoneClient(emulator.base_url, emulator.client_id, "not-the-secret")
+    with api, pytest.raises(AuthenticationError) as caught:
+        api.get_action("x")
+    assert "cxone:clientSecret" in str(caught.value)
+    assert "not-the-secret" not in str(caught.value)
+
+
+def test_missing_scope_says_which_scope_to_grant(start_emulator):
+    """A token without DataActions.ReadWrite gives a 403 that names the scope."""
+    server = start_emulator("--client", "reader:reader-secret:DataActions.Read")
+    api = CxoneClient(server.base_url, "reader", "reader-secret")
+    with api, pytest.raises(ForbiddenError, match=r"DataActions\.ReadWrite"):
+        list(api.list_actions())
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_unreachable_server_is_a_transport_error():
+    """Connection refused, after the retries, is a TransportError that names the URL."""
+    api = CxoneClient("http://127.0.0.1:9", "id", "secret", max_attempts=2)
+    with api, pytest.raises(TransportError, match=r"127\.0\.0\.1:9"):
+        api.get_action("x")
+
+
+def test_requests_are_logged_without_secrets(emulator, client, caplog):
+    """Debug logs show method, path, status and attempt, and never the token or the secret."""
+    with caplog.at_level(logging.DEBUG, logger="cxone_provider"):
+        list(client.list_actions())
+    text = caplog.text
+    assert f"GET {ACTIONS_PATH} -> 200 (attempt 1" in text
+    assert "POST /api/v2/oauth/token -> 200" in text
+    assert emulator.client_secret not in text
+    assert "Bearer" not in text
+
+
+def test_client_repr_hides_the_secret(emulator, client):
+    """Neither the client nor its auth shows the secret in repr."""
+    assert emulator.client_secret not in repr(client)
+    assert emulator.client_secret not in repr(client.auth)
