@@ -39,8 +39,6 @@ class ClientCredentialsAuth(httpx.Auth):
     twenty threads starting together cause one token request, not twenty.
     """
 
-    requires_response_body = True
-
     def __init__(
         self,
         client_id: str,
@@ -107,6 +105,7 @@ class ClientCredentialsAuth(httpx.Auth):
         started = self._clock()
         self.token_requests += 1
         response = yield token_request
+        response.read()
         logger.debug(
             "POST %s -> %d (token request, %.1f ms)",
             TOKEN_PATH,

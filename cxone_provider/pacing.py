@@ -5,7 +5,9 @@ size), `X-RateLimit-Remaining` (tokens left) and `X-RateLimit-Reset` (seconds un
 bucket is full again). From those the refill rate follows, `(limit - remaining) / reset`,
 and the pacer keeps a copy of the bucket: while it holds tokens, requests go at once; once
 it is empty, each request waits for its token, so every thread of the process together
-sends at the tenant's rate instead of in bursts that end in 429 storms.
+sends at the tenant's rate instead of in bursts that end in 429 storms. A server that
+rounds Reset up to whole seconds makes the estimate low: the pacer then errs on the slow
+side, never on the side of 429s.
 """
 
 from __future__ import annotations
@@ -57,8 +59,11 @@ class RatePacer:
         with self._lock:
             self._refill()
             self._capacity = limit
-            if reset > 0 and limit > remaining:
-                self._rate = (limit - remaining) / reset
+            deficit = limit - remaining
+            # Remaining is a whole number and Reset may be rounded up: the estimate is only
+            # trusted once the bucket is a quarter spent, where those roundings matter little.
+            if reset > 0 and deficit >= max(2.0, limit / 4):
+                self._rate = deficit / reset
             # Our own reservations for requests still in flight are already subtracted; the
             # server's count may not include them yet, so the lower of the two is the truth.
             self._tokens = min(self._tokens, remaining) if self._known else remaining

@@ -238,12 +238,19 @@ def test_wrong_secret_says_to_check_the_credentials(emulator):
     assert "not-the-secret" not in str(caught.value)
 
 
-def test_missing_scope_says_which_scope_to_grant(start_emulator):
-    """A token without DataActions.ReadWrite gives a 403 that names the scope."""
+def test_client_without_the_scope_is_told_which_scope_to_grant(start_emulator):
+    """The client asks for DataActions.ReadWrite; a client not granted it learns so at once."""
     server = start_emulator("--client", "reader:reader-secret:DataActions.Read")
     api = CxoneClient(server.base_url, "reader", "reader-secret")
-    with api, pytest.raises(ForbiddenError, match=r"DataActions\.ReadWrite"):
+    with api, pytest.raises(AuthenticationError, match=r"granted the DataActions\.ReadWrite"):
         list(api.list_actions())
+
+
+def test_403_names_the_scope_to_grant(emulator, client):
+    """An API 403 (scope revoked after the token was issued) is final and names the scope."""
+    emulator.add_fault("GET", ACTIONS_PATH, status=403)
+    with pytest.raises(ForbiddenError, match=r"DataActions\.ReadWrite"):
+        list(client.list_actions())
 
 
 @pytest.mark.usefixtures("no_backoff")
