@@ -1,0 +1,142 @@
+"""Change events for an orchestration endpoint: Standard Webhooks signatures, retries, never fatal.
+
+A webhook tells other systems that an action changed; it is not part of the change. So a
+webhook that fails, is refused or hangs is retried a few times (each attempt limited to 5 s)
+and then logged as a warning: it never fails a deployment. With a secret, every attempt is
+signed as https://www.standardwebhooks.com says: `webhook-id` (the same on every retry of one
+event, so receivers can drop duplicates), `webhook-timestamp` (Unix seconds of the attempt)
+and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, and the exact signed
+bytes are the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Final, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from cxone_provider.settings import WEBHOOK_SECRET_PREFIX
+
+EventType = Literal["ACTION_CREATED", "ACTION_UPDATED", "ACTION_DELETED", "ACTION_TEST_FAILED"]
+TIMEOUT_S: Final = 5.0
+ATTEMPTS: Final = 3
+BACKOFF_S: Final = 0.5
+# Answers worth another attempt: the receiver is busy or failing, not refusing the event.
+_RETRYABLE: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One change, as the contract's webhook body describes it (timestamp in epoch ms)."""
+
+    event: EventType
+    action_id: str
+    name: str
+    test_status: str | None
+    latency_ms: float | None
+    stack: str | None
+    timestamp: int
+
+    def body(self) -> bytes:
+        """The JSON body, compact and UTF-8: these exact bytes are signed and sent."""
+        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value for one attempt (Standard Webhooks, scheme v1)."""
+    key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def redacted(url: str) -> str:
+    """The URL without path and query, which often carry a token (as chat webhooks do)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.path not in {"", "/"} else url
+
+
+class WebhookSender:
+    """Delivers events to one URL over one pooled connection; thread-safe; `send` never raises."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str | None = None,
+        *,
+        timeout: float = TIMEOUT_S,
+        attempts: int = ATTEMPTS,
+        backoff: float = BACKOFF_S,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.url = url
+        self._secret = secret
+        self._attempts = attempts
+        self._backoff = backoff
+        self._clock = clock
+        self._sleep = sleep
+        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+
+    def __repr__(self) -> str:
+        return f"WebhookSender({redacted(self.url)!r}, signed={self._secret is not None})"
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def send(self, event: WebhookEvent) -> bool:
+        """POST the event, retrying failures; True when the receiver accepted it (2xx)."""
+        message_id = f"msg_{uuid.uuid4().hex}"
+        body = event.body()
+        reason = "not attempted"
+        for attempt in range(1, self._attempts + 1):
+            if attempt > 1:
+                self._sleep(self._backoff * 2 ** (attempt - 2))
+            try:
+                response = self._http.post(
+                    self.url, content=body, headers=self._headers(message_id, body)
+                )
+            except httpx.HTTPError as exc:
+                reason = f"no answer ({type(exc).__name__})"
+                continue
+            if response.is_success:
+                logger.debug("webhook %s for Data Action %r delivered", event.event, event.name)
+                return True
+            reason = f"answered HTTP {response.status_code}"
+            if response.status_code not in _RETRYABLE:
+                break
+        logger.warning(
+            "Data Action %r: webhook event %s to %s was not delivered (%s, %d attempt(s)); the "
+            "deployment continues. Check the webhook receiver.",
+            event.name,
+            event.event,
+            redacted(self.url),
+            reason,
+            attempt,
+        )
+        return False
+
+    def _headers(self, message_id: str, body: bytes) -> dict[str, str]:
+        timestamp = int(self._clock())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+        }
+        if self._secret is not None:
+            headers["webhook-signature"] = signature(self._secret, message_id, timestamp, body)
+        return headers

@@ -1,0 +1,139 @@
+"""Provider settings: stack config first, environment fallbacks, one error naming every fix."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from cxone_provider.errors import ConfigurationError
+from cxone_provider.settings import DEFAULT_OPERATION_TIMEOUT_S, load_settings
+
+SECRET = "s3cr3t-value-never-shown"
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+COMPLETE = {
+    "cxone:baseUrl": "http://127.0.0.1:8765/",
+    "cxone:clientId": "demo",
+    "cxone:clientSecret": SECRET,
+}
+
+
+def test_complete_config_gives_settings_with_defaults():
+    """Base URL, id and secret suffice; the rest has documented defaults."""
+    settings = load_settings(COMPLETE, {})
+    assert settings.connection.base_url == "http://127.0.0.1:8765"
+    assert settings.connection.client_id == "demo"
+    assert settings.connection.client_secret == SECRET
+    assert settings.webhook is None
+    assert settings.audit_log is None
+    assert settings.on_test_failure == "fail"
+    assert settings.operation_timeout_s == DEFAULT_OPERATION_TIMEOUT_S
+
+
+def test_missing_settings_give_one_error_listing_each_with_its_fix():
+    """Nothing configured: one error names all three keys, the commands and the env vars."""
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({}, {})
+    text = str(caught.value)
+    assert "3 problem(s)" in text
+    for key in ("cxone:baseUrl", "cxone:clientId", "cxone:clientSecret"):
+        assert f"missing {key}" in text
+    assert "pulumi config set cxone:baseUrl https://<site>.api.nicecxone.com" in text
+    assert "pulumi config set cxone:site <site>" in text
+    assert "pulumi config set cxone:clientId <client id>" in text
+    assert "pulumi config set --secret cxone:clientSecret <client secret>" in text
+    for env in ("CXONE_BASE_URL", "CXONE_SITE", "CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET"):
+        assert env in text
+
+
+def test_only_the_missing_setting_is_listed():
+    """With id and URL set, the error is about the secret alone."""
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({k: v for k, v in COMPLETE.items() if k != "cxone:clientSecret"}, {})
+    text = str(caught.value)
+    assert "1 problem(s)" in text
+    assert "missing cxone:clientSecret" in text
+    assert "cxone:clientId <client id>" not in text
+
+
+def test_site_gives_the_tenant_url():
+    """cxone:site expands to https://{site}.api.nicecxone.com."""
+    config = {"cxone:site": "acme-dev", "cxone:clientId": "id", "cxone:clientSecret": SECRET}
+    assert load_settings(config, {}).connection.base_url == "https://acme-dev.api.nicecxone.com"
+
+
+def test_environment_fills_what_config_lacks_and_config_wins():
+    """Env vars are fallbacks: used when the key is absent, ignored when it is set."""
+    environ = {
+        "CXONE_SITE": "from-env",
+        "CXONE_CLIENT_ID": "env-id",
+        "CXONE_CLIENT_SECRET": SECRET,
+        "WEBHOOK_URL": "http://127.0.0.1:9/hook",
+        "CXONE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    settings = load_settings({"cxone:clientId": "config-id"}, environ)
+    assert settings.connection.base_url == "https://from-env.api.nicecxone.com"
+    assert settings.connection.client_id == "config-id"
+    assert settings.connection.client_secret == SECRET
+    assert settings.webhook is not None
+    assert settings.webhook.url == "http://127.0.0.1:9/hook"
+    assert settings.webhook.secret == WEBHOOK_SECRET
+
+
+def test_base_url_from_environment_beats_site_from_environment():
+    """CXONE_BASE_URL is more specific than CXONE_SITE."""
+    environ = {"CXONE_BASE_URL": "http://127.0.0.1:1", "CXONE_SITE": "acme"}
+    settings = load_settings({"cxone:clientId": "i", "cxone:clientSecret": SECRET}, environ)
+    assert settings.connection.base_url == "http://127.0.0.1:1"
+
+
+def test_config_function_lookup_works_like_pulumi_config_get():
+    """A callable lookup (pulumi.dynamic.Config.get) is accepted as well as a mapping."""
+    assert load_settings(COMPLETE.get, {}).connection.client_id == "demo"
+
+
+def test_malformed_values_are_reported_together_without_secrets():
+    """Bad URL, policy, timeout and webhook secret: four problems, no secret value shown."""
+    config = {
+        **COMPLETE,
+        "cxone:baseUrl": "ftp://example.com",
+        "cxone:onTestFailure": "maybe",
+        "cxone:operationTimeout": "-3",
+        "cxone:webhookUrl": "http://127.0.0.1:9/hook",
+        "cxone:webhookSecret": "whsec_" + SECRET,
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config, {})
+    text = str(caught.value)
+    assert "4 problem(s)" in text
+    assert "'ftp://example.com'" in text
+    assert "'maybe': use 'fail' or 'warn'" in text
+    assert "cxone:operationTimeout is '-3'" in text
+    assert "not a Standard Webhooks secret" in text
+    assert SECRET not in text
+
+
+def test_audit_log_directory_must_exist(tmp_path):
+    """An audit log in a missing directory is a configuration error, found before any change."""
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        load_settings({**COMPLETE, "cxone:auditLog": str(tmp_path / "nope" / "a.jsonl")}, {})
+    log = tmp_path / "audit.jsonl"
+    assert load_settings({**COMPLETE, "cxone:auditLog": str(log)}, {}).audit_log == log
+
+
+def test_policy_and_timeout_are_parsed():
+    """Config values arrive as strings: 'WARN' is the warn policy, '12.5' is 12.5 s."""
+    settings = load_settings(
+        {**COMPLETE, "cxone:onTestFailure": "WARN", "cxone:operationTimeout": "12.5"}, {}
+    )
+    assert settings.on_test_failure == "warn"
+    assert settings.operation_timeout_s == 12.5
+
+
+def test_settings_repr_hides_secrets():
+    """Reprs (which end up in logs and tracebacks) never show the client or webhook secret."""
+    settings = load_settings(
+        {**COMPLETE, "cxone:webhookUrl": "http://h/x", "cxone:webhookSecret": WEBHOOK_SECRET}, {}
+    )
+    assert SECRET not in repr(settings)
+    assert WEBHOOK_SECRET not in repr(settings)

@@ -1,0 +1,111 @@
+"""Webhook events: signed per Standard Webhooks, retried with one id, never raising."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+
+import pytest
+from engine import WebhookReceiver, verify_standard_webhook
+
+from cxone_provider.webhook import WebhookEvent, WebhookSender
+
+SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+EVENT = WebhookEvent(
+    event="ACTION_CREATED",
+    action_id="a1",
+    name="lead_score",
+    test_status="SUCCESS",
+    latency_ms=12.5,
+    stack="dev",
+    timestamp=1_700_000_000_000,
+)
+
+
+@pytest.fixture
+def receiver():
+    hook = WebhookReceiver()
+    yield hook
+    hook.close()
+
+
+def sender(receiver, *, secret=SECRET, timeout=5.0, attempts=3):
+    return WebhookSender(receiver.url, secret, timeout=timeout, attempts=attempts, backoff=0.01)
+
+
+def test_event_is_signed_and_verifies_as_a_standard_webhook(receiver):
+    """The receiver verifies the exact bytes it got with the shared secret."""
+    assert sender(receiver).send(EVENT) is True
+    [(headers, body)] = receiver.requests
+    assert verify_standard_webhook(SECRET, headers, body)
+    assert headers["content-type"] == "application/json"
+    assert headers["webhook-id"].startswith("msg_")
+    assert json.loads(body) == {
+        "event": "ACTION_CREATED",
+        "action_id": "a1",
+        "name": "lead_score",
+        "test_status": "SUCCESS",
+        "latency_ms": 12.5,
+        "stack": "dev",
+        "timestamp": 1_700_000_000_000,
+    }
+
+
+def test_a_tampered_body_does_not_verify(receiver):
+    """The signature covers the body: one changed byte fails verification."""
+    sender(receiver).send(EVENT)
+    [(headers, body)] = receiver.requests
+    assert not verify_standard_webhook(SECRET, headers, body.replace(b"a1", b"a2"))
+
+
+def test_without_secret_the_event_is_sent_unsigned(receiver):
+    """No webhook secret: no signature header, the event still goes out."""
+    assert sender(receiver, secret=None).send(EVENT) is True
+    [(headers, _)] = receiver.requests
+    assert "webhook-signature" not in headers
+
+
+def test_server_errors_are_retried_with_the_same_webhook_id(receiver):
+    """500 then 503 then 200: three attempts, one event id, each attempt signed."""
+    receiver.answers = [500, 503]
+    assert sender(receiver).send(EVENT) is True
+    assert len(receiver.requests) == 3
+    assert len({headers["webhook-id"] for headers, _ in receiver.requests}) == 1
+    assert all(verify_standard_webhook(SECRET, h, b) for h, b in receiver.requests)
+
+
+def test_a_refusal_is_not_retried_and_only_warns(receiver, caplog):
+    """A 400 is final: one attempt, a warning naming the action, and no exception."""
+    receiver.answers = [400]
+    with caplog.at_level(logging.WARNING, logger="cxone_provider.webhook"):
+        assert sender(receiver).send(EVENT) is False
+    assert len(receiver.requests) == 1
+    assert "'lead_score'" in caplog.text
+    assert "HTTP 400" in caplog.text
+    assert "/hooks/cxone" not in caplog.text  # the path may carry a token: never logged
+
+
+def test_a_hanging_receiver_times_out_and_is_given_up(receiver):
+    """Every attempt hangs past the timeout: all attempts are made, send returns False."""
+    receiver.answers = [1.0, 1.0, 1.0]
+    started = time.monotonic()
+    assert sender(receiver, timeout=0.2).send(EVENT) is False
+    assert len(receiver.requests) == 3
+    assert time.monotonic() - started < 2.5
+
+
+def test_an_unreachable_receiver_never_raises():
+    """Connection refused on every attempt: False, no exception."""
+    hook = WebhookReceiver()
+    url = hook.url
+    hook.close()
+    assert WebhookSender(url, SECRET, attempts=2, backoff=0.01).send(EVENT) is False
+
+
+def test_repr_hides_the_secret_and_the_path(receiver):
+    """The sender's repr shows neither the signing secret nor the URL's path."""
+    text = repr(sender(receiver))
+    assert SECRET not in text
+    assert "/hooks/cxone" not in text
