@@ -24,6 +24,7 @@ networkx in the graph module, pydantic in the models), so callers only ever see 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,12 +77,24 @@ class DependencyGraphError(CxoneError):
 
 
 class DependencyCycleError(DependencyGraphError):
-    """Actions depend on each other in a loop; `cycle` is the path, first name repeated last."""
+    """Actions depend on each other in a loop; `cycle` is the path, first name repeated last.
 
-    def __init__(self, cycle: list[str]) -> None:
+    The graph module reports every problem at once: then `cycles` holds every cycle found
+    (`cycle` is the first) and `problems` every problem of the graph, cycles included.
+    """
+
+    def __init__(
+        self,
+        cycle: list[str],
+        *,
+        cycles: Sequence[Sequence[str]] = (),
+        problems: Sequence[Problem] = (),
+    ) -> None:
         self.cycle = list(cycle)
+        self.cycles = [list(path) for path in cycles] or [self.cycle]
         super().__init__(
-            [
+            list(problems)
+            or [
                 Problem(
                     "dependencies",
                     f"dependency cycle {' -> '.join(self.cycle)}; "
