@@ -1,4 +1,4 @@
-"""cxone-provider: NICE CXone Data Actions as infrastructure as code (Pulumi), with a local emulator.
+"""cxone-provider: NICE CXone Data Actions as infrastructure as code (Pulumi), with an emulator.
 
 Importing the package has no side effects and does not import Pulumi; the Pulumi names
 (`DataAction`, `DataActionArgs`, `DataActionProvider`, `ActionCatalog`) load on first use.

@@ -109,3 +109,21 @@ def test_repr_hides_the_secret_and_the_path(receiver):
     text = repr(sender(receiver))
     assert SECRET not in text
     assert "/hooks/cxone" not in text
+
+
+def test_a_receiver_down_for_several_events_is_skipped_for_a_while(receiver, caplog):
+    """After three undelivered events in a row, events are skipped until the cool-down ends.
+
+    Each skipped event is logged as a warning; after the cool-down delivery is tried again.
+    """
+    now = [1_000.0]
+    hook = WebhookSender(receiver.url, SECRET, attempts=1, backoff=0.01, clock=lambda: now[0])
+    receiver.answers = [500, 500, 500]
+    assert [hook.send(EVENT) for _ in range(3)] == [False, False, False]
+    with caplog.at_level(logging.WARNING, logger="cxone_provider.webhook"):
+        assert hook.send(EVENT) is False
+    assert len(receiver.requests) == 3  # the fourth event was not even attempted
+    assert "skipped" in caplog.text
+    now[0] += 31.0
+    assert hook.send(EVENT) is True
+    assert len(receiver.requests) == 4

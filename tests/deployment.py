@@ -1,0 +1,145 @@
+"""The engine's scheduling of a deployment, for chaos tests and benchmarks, over the real plugin.
+
+The Pulumi engine runs a resource's steps as soon as the resources it depends on are done,
+several at a time (`pulumi up --parallel`), and records each finished step in the state at
+once, so that a crash loses only what was in flight. `Deployment` does the same against a
+`ProviderServer`: `apply` walks the graph dependencies first (Check, then Create, or Diff and
+Update), `destroy` walks it dependents first (Delete). `action_tree` makes the declarations.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import ProviderServer, Recorded, inputs
+from pulumi.runtime.proto import provider_pb2
+
+from cxone_provider.resource import DataActionArgs
+
+SCRIPT = """\
+function main(context) {
+  const parent = %(parent)s;
+  const above = parent ? context.call(parent, context.input) : null;
+  return {name: "%(name)s", depth: above ? above.depth + 1 : 0};
+}
+"""
+
+
+def action_tree(
+    count: int, *, branching: int = 3, prefix: str = "act"
+) -> dict[str, DataActionArgs]:
+    """`count` actions forming a tree: action i depends on action (i - 1) // branching."""
+    declarations: dict[str, DataActionArgs] = {}
+    depths: dict[str, int] = {}
+    for index in range(count):
+        name = f"{prefix}_{index:04d}"
+        parent = f"{prefix}_{(index - 1) // branching:04d}" if index else None
+        depths[name] = depths[parent] + 1 if parent else 0
+        declarations[name] = DataActionArgs(
+            name=name,
+            script=SCRIPT % {"name": name, "parent": f'"{parent}"' if parent else "null"},
+            dependencies=[parent] if parent else [],
+            expected_output={"name": name, "depth": depths[name]},
+        )
+    return declarations
+
+
+@dataclass
+class StepCounts:
+    """How many of each engine call a deployment made."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, call: str) -> None:
+        with self._lock:
+            self.calls[call] = self.calls.get(call, 0) + 1
+
+
+class Deployment:
+    """Applies and destroys declarations through one plugin, keeping the engine's state."""
+
+    def __init__(
+        self,
+        plugin: ProviderServer,
+        state: dict[str, Recorded] | None = None,
+        *,
+        parallelism: int = 8,
+        stack: str = "chaos",
+    ) -> None:
+        self.plugin = plugin
+        self.state: dict[str, Recorded] = state if state is not None else {}
+        self.parallelism = parallelism
+        self.stack = stack
+        self.counts = StepCounts()
+        self._lock = threading.Lock()
+
+    def apply(self, declarations: Mapping[str, DataActionArgs]) -> None:
+        """Make every declared action exist as declared; dependencies go first."""
+        waits_for = {name: tuple(args.dependencies) for name, args in declarations.items()}
+        self._walk(waits_for, lambda name: self._apply_one(name, declarations[name]))
+
+    def destroy(self) -> None:
+        """Delete every recorded action; dependents go first."""
+        dependents: dict[str, list[str]] = {name: [] for name in self.state}
+        for name, recorded in self.state.items():
+            for dependency in recorded.outputs.get("dependencies") or []:
+                if dependency in dependents:
+                    dependents[dependency].append(name)
+        self._walk({n: tuple(d) for n, d in dependents.items()}, self._delete_one)
+
+    def _apply_one(self, name: str, args: DataActionArgs) -> None:
+        news = inputs(name, args, stack=self.stack)
+        prior = self.state.get(name)
+        self.counts.add("Check")
+        checked = self.plugin.check(name, news, prior.inputs if prior else None)
+        if checked.failures:
+            msg = f"{name}: check failed: {checked.failures}"
+            raise AssertionError(msg)
+        if prior is None:
+            self.counts.add("Create")
+            created = self.plugin.create(name, checked.inputs)
+            recorded = Recorded(created.id, checked.inputs, created.outputs)
+        else:
+            self.counts.add("Diff")
+            diff = self.plugin.diff(name, prior.id, prior.outputs, checked.inputs)
+            outputs = prior.outputs
+            if diff.changes == provider_pb2.DiffResponse.DIFF_SOME:
+                self.counts.add("Update")
+                outputs = self.plugin.update(name, prior.id, prior.outputs, checked.inputs)
+            recorded = Recorded(prior.id, checked.inputs, outputs)
+        with self._lock:
+            self.state[name] = recorded
+
+    def _delete_one(self, name: str) -> None:
+        recorded = self.state[name]
+        self.counts.add("Delete")
+        self.plugin.delete(name, recorded.id, recorded.outputs)
+        with self._lock:
+            del self.state[name]
+
+    def _walk(self, waits_for: Mapping[str, tuple[str, ...]], step: Callable[[str], Any]) -> None:
+        """Run `step` for every name once all the names it waits for are done, in parallel."""
+        pending = {
+            name: {w for w in wanted if w in waits_for} for name, wanted in waits_for.items()
+        }
+        running: dict[Future[Any], str] = {}
+        with ThreadPoolExecutor(self.parallelism) as pool:
+            while pending or running:
+                ready = [name for name, wanted in pending.items() if not wanted]
+                for name in ready:
+                    del pending[name]
+                    running[pool.submit(step, name)] = name
+                if not running:
+                    msg = f"these steps wait for each other: {sorted(pending)}"
+                    raise AssertionError(msg)
+                done, _ = wait(running, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    finished = running.pop(future)
+                    future.result()
+                    for wanted in pending.values():
+                        wanted.discard(finished)
