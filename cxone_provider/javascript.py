@@ -1,40 +1,86 @@
-"""The local JavaScript check: V8 (through mini-racer) decides whether a script is valid.
+"""V8 for the package (through mini-racer): isolates, and the check of a Data Action script.
 
-The same engine runs scripts in the emulator's sandbox, so a script that passes here loads
-there. The check has two steps, each in a fresh, isolated V8 with no I/O at all:
+The same engine runs scripts in the sandbox, so the check and the sandbox agree on what
+JavaScript is. The check never runs any of the script; V8 only compiles it, three ways:
 
-1. Parse without running: the script is compiled inside a block that never executes, so a
-   syntax error is reported with its line and column before any of the script runs.
-2. Load: the script's top-level code runs (under a short time and memory limit, as the
-   sandbox does before calling `main`) and must leave a function `main` behind.
+1. As the statements of a block that never executes (`if (false) { ... }`): every syntax
+   error, with the line and column of the script itself, and Script-level rules such as
+   "Illegal return statement".
+2. As the body of `new Function(source)`, which V8 parses on its own: a script cannot close
+   the block of step 1 early (`} evil(); {`) and pass, and a "use strict" directive counts.
+3. As that block again with `let main;` appended: V8 refuses it ("Identifier 'main' has
+   already been declared") exactly when the script declares `main` at its top level.
+
+Compiling runs nothing, so each thread keeps one isolate for it. Whether `main` is callable
+and what the top-level code does are for the sandbox to find out, as the test run does.
+The check is a pure function of the source, so its answers are cached: the provider checks
+a script in `check` and again when it builds the request in `create`, at no second cost.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from py_mini_racer import (
-    JSEvalException,
-    JSOOMException,
-    JSParseException,
-    JSTimeoutException,
-    MiniRacer,
+from py_mini_racer import JSEvalException, MiniRacer
+
+COMPILE_TIMEOUT_S: Final = 5.0
+MISSING_MAIN: Final = (
+    "the script must define a function main(context) at its top level, for example "
+    "`function main(context) { return context.input; }`"
 )
 
-LOAD_TIMEOUT_S: Final = 1.0
-LOAD_MEMORY_BYTES: Final = 32 * 1024 * 1024
-
-# A never-executed block: V8 parses (and reports every early error of) the body, runs nothing.
-_PARSE_ONLY_PREFIX: Final = "if (false) {\n"
-_PARSE_ONLY_SUFFIX: Final = "\n}"
-_PREFIX_LINES: Final = _PARSE_ONLY_PREFIX.count("\n")
+_BLOCK_PREFIX: Final = "if (false) {\n"
+_BLOCK_SUFFIX: Final = "\n}"
+_MAIN_PROBE_SUFFIX: Final = "\n;let main;\n}"
+_MAIN_DECLARED: Final = "Identifier 'main' has already been declared"
+# V8 places a `new Function` body after the two lines "(function anonymous(" and ") {".
+_FUNCTION_HEADER_LINES: Final = 2
 
 # V8 reports "<anonymous>:LINE: SyntaxError: MESSAGE\nSOURCE LINE\n   ^^^\n..."
 _V8_ERROR = re.compile(
-    r"^<anonymous>:(?P<line>\d+): (?P<message>[^\n]*)\n[^\n]*\n(?P<caret>[ \t]*)\^"
+    r"^(?:<anonymous>|undefined):(?P<line>\d+): (?P<message>[^\n]*)\n[^\n]*\n(?P<caret>[ \t]*)\^"
 )
+
+
+_first_isolate_lock = threading.Lock()
+_first_isolate_made = threading.Event()
+_parser = threading.local()
+
+
+@contextlib.contextmanager
+def new_engine() -> Iterator[MiniRacer]:
+    """A fresh V8 isolate, closed on exit.
+
+    V8 sets up its shared address space when the process makes its first isolate; two
+    threads making their first isolates at the same moment can abort the whole process
+    ("Check failed: !IsConfigurablePoolInitialized()"), so the first one is made alone.
+    """
+    if not _first_isolate_made.is_set():
+        with _first_isolate_lock:
+            if not _first_isolate_made.is_set():
+                MiniRacer().close()
+                _first_isolate_made.set()
+    with MiniRacer() as engine:
+        yield engine
+
+
+def settle_cancelled_run(engine: MiniRacer) -> None:
+    """Let V8 report a run mini-racer cancelled at its time limit before the engine closes.
+
+    V8 reports the cancelled run a moment later; a report that arrives after the engine is
+    closed hits a closed event loop inside a ctypes callback ("Exception ignored ... Event
+    loop is closed"). A tiny evaluation queues behind that report, so once it returns the
+    report has been handled.
+    """
+    with contextlib.suppress(JSEvalException):
+        engine.eval("0", timeout_sec=1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,62 +95,49 @@ class ScriptError:
         return f"line {self.line}, column {self.column}: {self.message}"
 
 
+@functools.lru_cache(maxsize=256)
 def check_script(source: str) -> ScriptError | None:
     """Return the first problem of a Data Action script, or None when it is valid."""
-    syntax_error = _parse_only(source)
-    if syntax_error is not None:
-        return syntax_error
-    return _load_and_find_main(source)
-
-
-def _parse_only(source: str) -> ScriptError | None:
+    parser = _thread_parser()
     last_line = source.count("\n") + 1
-    with MiniRacer() as engine:
-        try:
-            engine.eval(
-                _PARSE_ONLY_PREFIX + source + _PARSE_ONLY_SUFFIX, timeout_sec=LOAD_TIMEOUT_S
-            )
-        except JSParseException as exc:
-            error = _error_from_v8(str(exc), line_offset=_PREFIX_LINES)
-            if error.line > last_line:  # "Unexpected end of input" points past the script
-                return ScriptError(last_line, len(source.rsplit("\n", 1)[-1]) + 1, error.message)
-            return error
-    return None
+    try:
+        parser.eval(_BLOCK_PREFIX + source + _BLOCK_SUFFIX, timeout_sec=COMPILE_TIMEOUT_S)
+    except JSEvalException as exc:
+        error = _error_from_v8(str(exc), line_offset=_BLOCK_PREFIX.count("\n"))
+        if error.line > last_line:  # "Unexpected end of input" points past the script
+            return ScriptError(last_line, len(source.rsplit("\n", 1)[-1]) + 1, error.message)
+        return error
+    try:
+        parser.eval(f"new Function({json.dumps(source)})", timeout_sec=COMPILE_TIMEOUT_S)
+    except JSEvalException as exc:
+        return _error_from_v8(str(exc), line_offset=_FUNCTION_HEADER_LINES)
+    try:
+        parser.eval(_BLOCK_PREFIX + source + _MAIN_PROBE_SUFFIX, timeout_sec=COMPILE_TIMEOUT_S)
+    except JSEvalException as exc:
+        if _MAIN_DECLARED in str(exc):
+            return None
+        return _error_from_v8(str(exc), line_offset=_BLOCK_PREFIX.count("\n"))
+    return ScriptError(1, 1, MISSING_MAIN)
 
 
-def _load_and_find_main(source: str) -> ScriptError | None:
-    with MiniRacer() as engine:
-        try:
-            engine.eval(source, timeout_sec=LOAD_TIMEOUT_S, max_memory=LOAD_MEMORY_BYTES)
-            kind = engine.eval("typeof main")
-        except JSTimeoutException:
-            return ScriptError(
-                1,
-                1,
-                f"the script's top-level code runs longer than {LOAD_TIMEOUT_S:g} s; keep "
-                "top-level code to declarations and do the work inside main(context)",
-            )
-        except JSOOMException:
-            return ScriptError(1, 1, "the script's top-level code exhausts the memory limit")
-        except JSEvalException as exc:
-            return _error_from_v8(str(exc), line_offset=0, prefix="top-level code failed: ")
-    if kind != "function":
-        return ScriptError(
-            1,
-            1,
-            "the script must define a function main(context), for example "
-            "`function main(context) { return context.input; }`",
-        )
-    return None
+def _thread_parser() -> MiniRacer:
+    """The calling thread's isolate for compiling scripts (nothing runs there)."""
+    parser: MiniRacer | None = getattr(_parser, "engine", None)
+    if parser is None:
+        with new_engine() as first:  # makes sure the process's first isolate is made alone
+            first.eval("0")
+        parser = MiniRacer()
+        _parser.engine = parser
+    return parser
 
 
-def _error_from_v8(text: str, *, line_offset: int, prefix: str = "") -> ScriptError:
+def _error_from_v8(text: str, *, line_offset: int) -> ScriptError:
     match = _V8_ERROR.match(text)
     if match is None:
         first_line = text.strip().splitlines()[0] if text.strip() else "unknown error"
-        return ScriptError(1, 1, prefix + first_line)
+        return ScriptError(1, 1, first_line)
     return ScriptError(
         line=max(1, int(match["line"]) - line_offset),
         column=len(match["caret"]) + 1,
-        message=prefix + match["message"],
+        message=match["message"],
     )

@@ -1,0 +1,106 @@
+"""The control API for tests and benchmarks (no auth, not in the OpenAPI document).
+
+GET /healthz, GET /_emulator/stats, POST /_emulator/reset, POST and DELETE
+/_emulator/faults, POST /_emulator/tokens/expire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from starlette.responses import Response
+
+from cxone_provider.emulator.dependencies import Backend
+from cxone_provider.emulator.exceptions import ValidationFailedError
+from cxone_provider.emulator.faults import Fault
+from cxone_provider.emulator.paths import API_TEMPLATES
+from cxone_provider.emulator.responses import json_response
+
+router = APIRouter(include_in_schema=False)
+
+
+class FaultRequest(BaseModel):
+    """A fault to queue: an error `status` at once, `drop` after committing, or `hold_ms`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str
+    path: str
+    status: int | None = Field(default=None, ge=400, le=599)
+    code: str | None = None
+    count: int = Field(default=1, ge=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    drop: bool = False
+    hold_ms: float = Field(default=0.0, ge=0, le=60_000)
+
+    @field_validator("method")
+    @classmethod
+    def _upper(cls, method: str) -> str:
+        return method.upper()
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> FaultRequest:
+        if sum((self.status is not None, self.drop, self.hold_ms > 0)) != 1:
+            msg = (
+                'give one of "status" (answer it at once), "drop": true (commit, no answer) '
+                'or "hold_ms" (keep a create in flight that long)'
+            )
+            raise ValueError(msg)
+        return self
+
+
+@router.get("/healthz")
+async def health() -> Response:
+    """The emulator is up."""
+    return json_response(200, {"status": "ok"})
+
+
+@router.get("/_emulator/stats")
+async def stats(backend: Backend) -> Response:
+    """Every counter, see `Stats`."""
+    return json_response(200, backend.stats_snapshot())
+
+
+@router.post("/_emulator/reset", status_code=204)
+async def reset(backend: Backend) -> Response:
+    """No actions, idempotency records, tokens, faults or counts; the clients stay."""
+    backend.reset()
+    return Response(status_code=204)
+
+
+@router.post("/_emulator/faults", status_code=201)
+async def queue_fault(fault: FaultRequest, backend: Backend) -> Response:
+    """Queue a fault for the next `count` requests matching method and route template."""
+    if fault.path not in API_TEMPLATES:
+        msg = f"path {fault.path!r} is not a route template of the API; use one of {API_TEMPLATES}"
+        raise ValidationFailedError(msg, [{"field": "path", "message": msg}])
+    backend.faults.queue(
+        Fault(
+            fault.method,
+            fault.path,
+            fault.status,
+            fault.code,
+            fault.headers,
+            fault.drop,
+            fault.hold_ms,
+        ),
+        fault.count,
+    )
+    body: dict[str, Any] = fault.model_dump()
+    return json_response(201, body)
+
+
+@router.delete("/_emulator/faults", status_code=204)
+async def clear_faults(backend: Backend) -> Response:
+    """Forget every queued fault."""
+    backend.faults.clear()
+    return Response(status_code=204)
+
+
+@router.post("/_emulator/tokens/expire", status_code=204)
+async def expire_tokens(backend: Backend) -> Response:
+    """Expire every token issued so far: the next API call with one of them gets 401."""
+    backend.issuer.expire_all()
+    return Response(status_code=204)

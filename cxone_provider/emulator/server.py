@@ -1,0 +1,113 @@
+"""Run the emulator: bind, print the address, serve with uvicorn, stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+import uvicorn
+
+from cxone_provider.emulator.app import create_app
+from cxone_provider.emulator.backend import EmulatorBackend
+from cxone_provider.emulator.settings import DEMO_CLIENT, EmulatorSettings
+from cxone_provider.emulator.store import MEMORY
+from cxone_provider.emulator.transport import counting_protocol
+from cxone_provider.errors import ConfigurationError
+
+# Seconds a stop waits for answers in progress (a test run lasts at most 5 s).
+_GRACEFUL_STOP_S = 6
+
+
+def serve(settings: EmulatorSettings, *, out: TextIO = sys.stdout) -> None:
+    """Serve until SIGINT or SIGTERM, then finish the answers in progress and return."""
+    listener = _listen(settings.host, settings.port)
+    backend = EmulatorBackend.from_settings(settings)
+    try:
+        config = uvicorn.Config(
+            create_app(backend),
+            http=counting_protocol(backend.connections),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=_GRACEFUL_STOP_S,
+        )
+        server = uvicorn.Server(config)
+        with _stopped_by_signals(server):
+            _announce(settings, listener, out)
+            server.run(sockets=[listener])
+    finally:
+        backend.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 takes a free port (read it back with getsockname)."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        listener = socket.socket(family, kind, protocol)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as exc:
+        msg = (
+            f"the emulator cannot listen on {host}:{port}: {exc.strerror or exc}; choose "
+            "another --port (0 picks a free one) or stop what is using it"
+        )
+        raise ConfigurationError(msg) from exc
+    return listener
+
+
+def _announce(settings: EmulatorSettings, listener: socket.socket, out: TextIO) -> None:
+    host, port = listener.getsockname()[:2]
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    database = settings.db if settings.db == MEMORY else str(Path(settings.db).resolve())
+    lines = [f"CXone emulator listening on {url}", f"  database: {database}"]
+    if settings.clients == (DEMO_CLIENT,):
+        lines.append(
+            f"  OAuth client id: {DEMO_CLIENT.client_id}  client secret: {DEMO_CLIENT.secret}"
+        )
+    else:
+        ids = ", ".join(client.client_id for client in settings.clients)
+        lines.append(f"  OAuth client ids: {ids} (secrets as given with --client)")
+    rate = (
+        f"{settings.rate_limit:g} requests/s per client, burst {settings.bucket_size}"
+        if settings.rate_limit > 0
+        else "off"
+    )
+    lines += [
+        (
+            f"  rate limit: {rate}; latency: {settings.latency_ms:g} ms; fault rate: "
+            f"{settings.fault_rate:g}; drop rate: {settings.drop_rate:g}; seed: {settings.seed}"
+        ),
+        f"  OpenAPI: {url}/openapi.json; stats: {url}/_emulator/stats; stop with Ctrl+C",
+    ]
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+
+
+@contextmanager
+def _stopped_by_signals(server: uvicorn.Server) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM ask `server` to stop gracefully and return normally.
+
+    uvicorn installs its own handlers while it serves and, once stopped, re-raises the
+    signal it got to the handler that was there before; that handler is this one, which
+    only asks the server to exit, so the process ends normally (exit code 0). Installed
+    before the address is printed, it also covers a signal sent during startup.
+    """
+
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,88 @@
+"""The emulator's options, one frozen value shared by the server, the backend and the app."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Final
+
+from cxone_provider.errors import ConfigurationError
+
+DATA_ACTIONS_SCOPE: Final = "DataActions.ReadWrite"
+DEFAULT_SCOPES: Final = frozenset({DATA_ACTIONS_SCOPE})
+DEFAULT_DB: Final = ".cxone-emulator.sqlite3"
+# RFC 6749 Appendix A's "unreserved" set: ids and secrets need no escaping anywhere.
+_CREDENTIAL = re.compile(r"^[A-Za-z0-9\-._~]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthClient:
+    """A client the token endpoint accepts: id, secret (never shown) and granted scopes."""
+
+    client_id: str
+    secret: str = field(repr=False)
+    scopes: frozenset[str] = DEFAULT_SCOPES
+
+    @classmethod
+    def parse(cls, text: str) -> OAuthClient:
+        """Read `ID:SECRET[:SCOPES]`; scopes are space- or comma-separated."""
+        client_id, _, rest = text.partition(":")
+        secret, has_scopes, scope_text = rest.partition(":")
+        for what, value in (("client id", client_id), ("client secret", secret)):
+            if not _CREDENTIAL.fullmatch(value):
+                msg = (
+                    f"the {what} in {client_id or '?'}:... must be one or more of "
+                    "A-Z a-z 0-9 - . _ ~ (format ID:SECRET[:SCOPES])"
+                )
+                raise ConfigurationError(msg)
+        scopes = frozenset(re.split(r"[\s,]+", scope_text.strip())) - {""} if has_scopes else None
+        return cls(client_id, secret, DEFAULT_SCOPES if scopes is None else scopes)
+
+
+DEMO_CLIENT: Final = OAuthClient("demo", "demo-secret", DEFAULT_SCOPES)
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorSettings:
+    """Everything `cxone emulator` can be told; the defaults are the command's defaults."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    db: str = DEFAULT_DB
+    clients: tuple[OAuthClient, ...] = (DEMO_CLIENT,)
+    token_ttl_s: int = 3600
+    rate_limit: float = 20.0
+    burst: int | None = None
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    drop_rate: float = 0.0
+    seed: int | None = None
+    sandbox_timeout_s: float = 5.0
+    sandbox_memory_bytes: int = 64 * 1024 * 1024
+
+    @property
+    def bucket_size(self) -> int:
+        """`--burst`, or by default two seconds' worth of `--rate-limit` (40 at 20 per second)."""
+        if self.burst is not None:
+            return self.burst
+        return max(1, math.ceil(2 * self.rate_limit))
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.clients:
+            problems.append("at least one OAuth client is needed")
+        if len({client.client_id for client in self.clients}) != len(self.clients):
+            problems.append("each --client needs its own id")
+        if self.token_ttl_s <= 0:
+            problems.append("--token-ttl must be positive")
+        if self.rate_limit < 0 or (self.burst is not None and self.burst < 1):
+            problems.append("--rate-limit must be >= 0 (0 turns it off) and --burst >= 1")
+        if self.latency_ms < 0:
+            problems.append("--latency-ms must be >= 0")
+        for option, rate in (("--fault-rate", self.fault_rate), ("--drop-rate", self.drop_rate)):
+            if not 0 <= rate <= 1:
+                problems.append(f"{option} must be a fraction between 0 and 1")
+        if problems:
+            msg = "the emulator's options are invalid: " + "; ".join(problems)
+            raise ConfigurationError(msg)

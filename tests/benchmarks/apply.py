@@ -1,0 +1,167 @@
+"""Benchmark: apply N actions through the plugin against the emulator, and compare to the floor.
+
+Run: python tests/benchmarks/apply.py --actions 200 --latency-ms 20 --rate-limit 100
+(`--rate-limit 0` is unlimited). It starts the emulator with that latency and rate limit,
+then drives Check and Create for N actions (a dependency tree) through the SDK's
+dynamic-provider server with the engine's parallelism, then does the same job the naive way
+(one action at a time, a new HTTP client per request), and prints a report whose last line
+is one JSON object: wall_s, floor_s, ratio, requests, http_429, token_requests, connections,
+api_writes, and baseline_wall_s and speedup for the naive run.
+
+The floor is max(N*k/R, N*k*L/P): k API calls per action (create and test: 2), R the rate
+limit, L the latency, P the provider server's threads (4): no client can do better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS))
+
+import httpx  # noqa: E402 -- after the path to the test helpers
+from deployment import Deployment, action_tree  # noqa: E402
+from emulator_process import EmulatorProcess  # noqa: E402
+from engine import ProviderServer  # noqa: E402
+
+from cxone_provider.resource import DataActionArgs  # noqa: E402
+
+API_CALLS_PER_ACTION = 2  # POST the action, POST its test
+PROVIDER_THREADS = 4  # the SDK's dynamic-provider server runs a pool of 4 gRPC threads
+ENGINE_PARALLELISM = 16
+
+
+def floor_seconds(actions: int, latency_ms: float, rate_limit: float) -> float:
+    """The least time any client needs: the rate limit's and the latency's bounds."""
+    calls = actions * API_CALLS_PER_ACTION
+    by_rate = calls / rate_limit if rate_limit > 0 else 0.0
+    by_latency = calls * (latency_ms / 1000) / PROVIDER_THREADS
+    return max(by_rate, by_latency)
+
+
+def provider_run(emulator: EmulatorProcess, workdir: Path, actions: int) -> dict[str, Any]:
+    """Apply through the plugin as `pulumi up` would; the emulator's counters of that run."""
+    plugin = ProviderServer(workdir)
+    try:
+        plugin.configure(
+            {
+                "cxone:baseUrl": emulator.base_url,
+                "cxone:clientId": emulator.client_id,
+                "cxone:clientSecret": emulator.client_secret,
+            },
+            secret_keys=("cxone:clientSecret",),
+        )
+        emulator.reset()
+        deployment = Deployment(plugin, parallelism=ENGINE_PARALLELISM, stack="bench")
+        started = time.perf_counter()
+        deployment.apply(action_tree(actions))
+        wall = time.perf_counter() - started
+    finally:
+        plugin.kill()
+    return {"wall_s": wall, **emulator.stats()}
+
+
+def naive_run(emulator: EmulatorProcess, actions: int) -> dict[str, Any]:
+    """The seed's way: one action at a time, a new HTTP client (and connection) per request."""
+    emulator.reset()
+    started = time.perf_counter()
+    token = httpx.post(
+        emulator.base_url + "/api/v2/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(emulator.client_id, emulator.client_secret),
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for args in action_tree(actions).values():
+        body = _body(args)
+        created = _post_until_done(emulator.base_url + "/api/v2/dataactions/actions", body, headers)
+        test_url = f"{emulator.base_url}/api/v2/dataactions/actions/{created['id']}/test"
+        _post_until_done(test_url, {"input": {"testField": "validation_payload"}}, headers)
+    return {"wall_s": time.perf_counter() - started, **emulator.stats()}
+
+
+def _body(args: DataActionArgs) -> dict[str, Any]:
+    return {
+        "name": args.name,
+        "description": f"Managed by Pulumi: {args.name}",
+        "script": {"language": "JavaScript", "content": args.script},
+        "dependencies": list(args.dependencies),
+    }
+
+
+def _post_until_done(url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+    while True:
+        with httpx.Client(timeout=30) as fresh:
+            response = fresh.post(url, json=body, headers=headers)
+        if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+            continue
+        response.raise_for_status()
+        return response.json()
+
+
+def rate_limited(stats: dict[str, Any]) -> int:
+    """429s sent in the run."""
+    return int(stats["rate_limited"])
+
+
+def main() -> None:
+    """Run both, print the report and the JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actions", type=int, default=200)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--rate-limit", type=float, default=100.0, help="requests/s; 0 = none")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive run")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="cxone-bench-") as folder:
+        workdir = Path(folder)
+        emulator = EmulatorProcess(
+            ("--latency-ms", str(options.latency_ms), "--rate-limit", str(options.rate_limit)),
+            db_path=workdir / "bench.sqlite3",
+            cwd=workdir,
+        )
+        try:
+            ours = provider_run(emulator, workdir, options.actions)
+            naive = None if options.no_baseline else naive_run(emulator, options.actions)
+        finally:
+            emulator.stop()
+
+    floor = floor_seconds(options.actions, options.latency_ms, options.rate_limit)
+    requests = int(ours["requests_total"])
+    result = {
+        "wall_s": round(ours["wall_s"], 3),
+        "floor_s": round(floor, 3),
+        "ratio": round(ours["wall_s"] / floor, 3) if floor else None,
+        "requests": requests,
+        "http_429": rate_limited(ours),
+        "token_requests": int(ours["token_requests"]),
+        "connections": int(ours["connections"]),
+        "api_writes": int(ours["api_writes"]),
+        "baseline_wall_s": round(naive["wall_s"], 3) if naive else None,
+        "speedup": round(naive["wall_s"] / ours["wall_s"], 2) if naive else None,
+    }
+    rate = f"{options.rate_limit:g} req/s" if options.rate_limit > 0 else "unlimited"
+    print(f"apply of {options.actions} actions, latency {options.latency_ms:g} ms, rate {rate}")
+    print(f"  provider : {result['wall_s']:.2f} s (floor {floor:.2f} s, ratio {result['ratio']})")
+    print(
+        f"  requests : {requests}, 429s {result['http_429']} "
+        f"({100 * result['http_429'] / max(requests, 1):.1f}%), token requests "
+        f"{result['token_requests']}, TCP connections {result['connections']}, "
+        f"API writes {result['api_writes']}"
+    )
+    if naive:
+        print(
+            f"  naive    : {naive['wall_s']:.2f} s, {naive['connections']} connections, "
+            f"{rate_limited(naive)} 429s; the provider is {result['speedup']}x faster"
+        )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

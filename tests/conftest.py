@@ -1,0 +1,45 @@
+"""Shared fixtures: the emulator, started as a user would start it, over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.emulator_process import EmulatorProcess
+
+StartEmulator = Callable[..., EmulatorProcess]
+
+
+@pytest.fixture(scope="session")
+def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    """One emulator for the whole session (default options, `--db :memory:`)."""
+    process = EmulatorProcess(cwd=tmp_path_factory.mktemp("shared-emulator"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def emulator(shared_emulator: EmulatorProcess) -> EmulatorProcess:
+    """The session's emulator, reset: no actions, keys, tokens, faults or counts."""
+    if not shared_emulator.running:
+        shared_emulator.start()
+    shared_emulator.reset()
+    return shared_emulator
+
+
+@pytest.fixture
+def start_emulator(tmp_path: Path) -> Iterator[StartEmulator]:
+    """A factory of fresh emulator processes (own options, own SQLite file), stopped after."""
+    started: list[EmulatorProcess] = []
+
+    def start(*cli_args: str, db_path: Path | None = None) -> EmulatorProcess:
+        database = db_path if db_path is not None else tmp_path / f"emulator-{len(started)}.sqlite3"
+        process = EmulatorProcess(cli_args, db_path=database, cwd=tmp_path)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

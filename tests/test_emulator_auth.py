@@ -1,0 +1,167 @@
+"""The emulator's OAuth over real HTTP: the token endpoint's answers, 401 and 403 on the API."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.emulator_process import API_ACTIONS, TOKEN_PATH, EmulatorProcess
+
+READ_ONLY = "DataActions.Read"
+
+
+@pytest.fixture(scope="module")
+def clients_emulator(tmp_path_factory: pytest.TempPathFactory):
+    """An emulator with a full client, a read-only one, an odd-named one and 1 s tokens."""
+    process = EmulatorProcess(
+        [
+            "--client",
+            "demo:demo-secret",
+            "--client",
+            f"reader:reader-secret:{READ_ONLY}",
+            "--client",
+            "svc.ops-1~x:s3cr3t_~.-:DataActions.ReadWrite,DataActions.Read",
+            "--token-ttl",
+            "1",
+        ],
+        cwd=tmp_path_factory.mktemp("clients-emulator"),
+    )
+    yield process
+    process.stop()
+
+
+def request_token(emulator: EmulatorProcess, **kwargs) -> httpx.Response:
+    kwargs.setdefault("data", {"grant_type": "client_credentials"})
+    return httpx.post(emulator.base_url + TOKEN_PATH, timeout=10.0, **kwargs)
+
+
+def assert_api_error(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "message", "details", "requestId"}
+    assert body["error"] == code
+    assert body["message"]
+    uuid.UUID(body["requestId"])
+    return body
+
+
+def test_client_credentials_get_a_bearer_token(emulator):
+    """200 with token type, lifetime, scope, and Cache-Control: no-store."""
+    response = request_token(emulator, auth=("demo", "demo-secret"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert body["scope"] == "DataActions.ReadWrite"
+    assert body["access_token"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "auth", [("demo", "wrong-secret"), ("nobody", "demo-secret")], ids=["secret", "id"]
+)
+def test_a_wrong_id_or_secret_is_invalid_client(emulator, auth):
+    """401 invalid_client with WWW-Authenticate: Basic."""
+    response = request_token(emulator, auth=auth)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert response.headers["www-authenticate"].startswith("Basic")
+
+
+def test_credentials_outside_basic_auth_are_invalid_client(emulator):
+    """The client must authenticate with HTTP Basic."""
+    response = request_token(
+        emulator,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "demo",
+            "client_secret": "demo-secret",
+        },
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_another_grant_type_is_unsupported(emulator):
+    """400 unsupported_grant_type for anything but client_credentials."""
+    response = request_token(
+        emulator, auth=("demo", "demo-secret"), data={"grant_type": "password"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+def test_a_scope_the_client_lacks_is_invalid_scope(clients_emulator):
+    """400 invalid_scope when the requested scope was not granted to the client."""
+    response = request_token(
+        clients_emulator,
+        auth=("reader", "reader-secret"),
+        data={"grant_type": "client_credentials", "scope": "DataActions.ReadWrite"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+
+
+def test_basic_credentials_are_form_urldecoded(clients_emulator):
+    """Id and secret are form-urlencoded before Basic encoding (RFC 6749 §2.3.1)."""
+    encoded = "svc.ops-1%7Ex:s3cr3t_%7E.-"
+    header = "Basic " + base64.b64encode(encoded.encode()).decode()
+    response = request_token(clients_emulator, headers={"Authorization": header})
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "DataActions.Read DataActions.ReadWrite"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer", "Bearer  x", "Basic ZGVtbzpkZW1vLXNlY3JldA==", "Bearer not-a-token"],
+    ids=["missing", "empty", "spaced", "basic", "unknown"],
+)
+def test_api_calls_without_a_valid_token_are_unauthorized(emulator, authorization):
+    """401 UNAUTHORIZED, with the contract's error body and WWW-Authenticate: Bearer."""
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = httpx.get(emulator.base_url + API_ACTIONS, headers=headers, timeout=10.0)
+    assert_api_error(response, 401, "UNAUTHORIZED")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_token_without_the_read_write_scope_is_insufficient_scope(clients_emulator):
+    """403 INSUFFICIENT_SCOPE for a token of DataActions.Read only."""
+    token = clients_emulator.token("reader", "reader-secret")
+    response = httpx.get(
+        clients_emulator.base_url + API_ACTIONS,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10.0,
+    )
+    assert_api_error(response, 403, "INSUFFICIENT_SCOPE")
+
+
+def test_expired_tokens_are_unauthorized_until_a_new_one_is_fetched(emulator):
+    """After the control API expires every token, the old one gets 401 and a new one works."""
+    with emulator.api() as api:
+        assert api.get(API_ACTIONS).status_code == 200
+        emulator.expire_tokens()
+        body = assert_api_error(api.get(API_ACTIONS), 401, "UNAUTHORIZED")
+        assert "expired" in body["message"]
+    with emulator.api() as fresh:
+        assert fresh.get(API_ACTIONS).status_code == 200
+
+
+def test_tokens_last_as_long_as_token_ttl_says(clients_emulator):
+    """With --token-ttl 1, expires_in is 1 and the token is refused after a second."""
+    response = request_token(clients_emulator, auth=("demo", "demo-secret"))
+    assert response.json()["expires_in"] == 1
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    url = clients_emulator.base_url + API_ACTIONS
+    assert httpx.get(url, headers=headers, timeout=10.0).status_code == 200
+    time.sleep(1.1)
+    assert_api_error(httpx.get(url, headers=headers, timeout=10.0), 401, "UNAUTHORIZED")
+
+
+def test_health_and_control_endpoints_need_no_token(emulator):
+    """GET /healthz answers 200 {"status": "ok"} without auth."""
+    response = httpx.get(emulator.base_url + "/healthz", timeout=10.0)
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
