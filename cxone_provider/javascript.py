@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import queue
 import re
 import threading
 from collections.abc import Iterator
@@ -49,25 +50,64 @@ _V8_ERROR = re.compile(
 )
 
 
+WARM_ISOLATES: Final = 4
+
 _first_isolate_lock = threading.Lock()
 _first_isolate_made = threading.Event()
 _parser = threading.local()
 
 
-@contextlib.contextmanager
-def new_engine() -> Iterator[MiniRacer]:
-    """A fresh V8 isolate, closed on exit.
+class _WarmIsolates:
+    """Fresh isolates made ahead of time by a background thread.
 
-    V8 sets up its shared address space when the process makes its first isolate; two
-    threads making their first isolates at the same moment can abort the whole process
-    ("Check failed: !IsConfigurablePoolInitialized()"), so the first one is made alone.
+    Making an isolate costs a few milliseconds; a test run that finds one ready does not
+    wait for it. Each isolate is still used for one run only, then closed.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._ready: queue.Queue[MiniRacer] = queue.Queue(maxsize=size)
+        self._filler: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def take(self) -> MiniRacer:
+        with self._lock:
+            if self._filler is None:
+                self._filler = threading.Thread(
+                    target=self._fill, name="cxone-v8-warm-isolates", daemon=True
+                )
+                self._filler.start()
+        try:
+            return self._ready.get_nowait()
+        except queue.Empty:
+            return MiniRacer()
+
+    def _fill(self) -> None:
+        while True:
+            self._ready.put(MiniRacer())
+
+
+_warm_isolates = _WarmIsolates(WARM_ISOLATES)
+
+
+def _make_first_isolate_alone() -> None:
+    """Make the process's first isolate while no other thread can make one.
+
+    V8 sets up its shared address space with the first isolate; two threads making their
+    first isolates at the same moment can abort the whole process ("Check failed:
+    !IsConfigurablePoolInitialized()").
     """
     if not _first_isolate_made.is_set():
         with _first_isolate_lock:
             if not _first_isolate_made.is_set():
                 MiniRacer().close()
                 _first_isolate_made.set()
-    with MiniRacer() as engine:
+
+
+@contextlib.contextmanager
+def new_engine() -> Iterator[MiniRacer]:
+    """A fresh V8 isolate that nothing has run in before, closed on exit."""
+    _make_first_isolate_alone()
+    with _warm_isolates.take() as engine:
         yield engine
 
 
@@ -124,8 +164,7 @@ def _thread_parser() -> MiniRacer:
     """The calling thread's isolate for compiling scripts (nothing runs there)."""
     parser: MiniRacer | None = getattr(_parser, "engine", None)
     if parser is None:
-        with new_engine() as first:  # makes sure the process's first isolate is made alone
-            first.eval("0")
+        _make_first_isolate_alone()
         parser = MiniRacer()
         _parser.engine = parser
     return parser
