@@ -16,6 +16,7 @@ of `test_input`, None means "the default input".
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
@@ -131,6 +132,9 @@ def _dependencies(value: Any) -> Any:
     return value
 
 
+_SERIALIZING_PROVIDER = threading.Lock()
+
+
 class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"):
     """A Data Action on the tenant, kept equal to its declaration and tested after each change.
 
@@ -169,7 +173,10 @@ class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"
         props = registration(
             resource_name, args, project=pulumi.get_project(), stack=pulumi.get_stack()
         )
-        super().__init__(DataActionProvider(), resource_name, props, opts)
+        # The SDK pickles the provider by patching `pickle.Pickler` for the duration of the
+        # call; two threads doing it at once wrap the patch in itself (RecursionError).
+        with _SERIALIZING_PROVIDER:
+            super().__init__(DataActionProvider(), resource_name, props, opts)
 
 
 def registration(

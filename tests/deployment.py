@@ -83,6 +83,33 @@ class Deployment:
         waits_for = {name: tuple(args.dependencies) for name, args in declarations.items()}
         self._walk(waits_for, lambda name: self._apply_one(name, declarations[name]))
 
+    def preview(self, declarations: Mapping[str, DataActionArgs]) -> dict[str, str]:
+        """Do what `pulumi preview` does: Check every action, Diff the recorded ones.
+
+        Nothing is changed; returns each action's planned step: create, update, replace, same.
+        """
+        plan: dict[str, str] = {}
+
+        def step(name: str) -> None:
+            news = inputs(name, declarations[name], stack=self.stack)
+            prior = self.state.get(name)
+            self.counts.add("Check")
+            checked = self.plugin.check(name, news, prior.inputs if prior else None)
+            if prior is None:
+                plan[name] = "create"
+                return
+            self.counts.add("Diff")
+            diff = self.plugin.diff(name, prior.id, prior.outputs, checked.inputs)
+            if diff.replaces:
+                plan[name] = "replace"
+            elif diff.changes == provider_pb2.DiffResponse.DIFF_SOME:
+                plan[name] = "update"
+            else:
+                plan[name] = "same"
+
+        self._walk(dict.fromkeys(declarations, ()), step)
+        return plan
+
     def destroy(self) -> None:
         """Delete every recorded action; dependents go first."""
         dependents: dict[str, list[str]] = {name: [] for name in self.state}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -55,9 +56,22 @@ _CLEARED_ENV = (
 )
 
 
-def serialized_provider() -> str:
-    """`__provider` as a program would put it into the registration."""
+_SERIALIZING = threading.Lock()
+
+
+@functools.cache
+def _serialized_once() -> str:
     return serialize_provider(DataActionProvider())
+
+
+def serialized_provider() -> str:
+    """`__provider` as a program would put it into the registration (always the same text).
+
+    Made once, under a lock: the SDK's serializer patches `pickle` while it runs and is not
+    safe to call from several threads at once.
+    """
+    with _SERIALIZING:
+        return _serialized_once()
 
 
 def urn(resource_name: str) -> str:
