@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 
 class CxoneError(Exception):
@@ -199,6 +199,19 @@ class ApiError(CxoneError):
         self.path = path
         self.retry_after = retry_after
         super().__init__(self._describe())
+
+    def reworded(self, message: str) -> Self:
+        """The same error (class, status, code, details, request id) with a clearer message."""
+        return type(self)(
+            status=self.status,
+            code=self.code,
+            message=message,
+            details=self.details,
+            request_id=self.request_id,
+            method=self.method,
+            path=self.path,
+            retry_after=self.retry_after,
+        )
 
     def _describe(self) -> str:
         where = f" on {self.method} {self.path}" if self.method else ""

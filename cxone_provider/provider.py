@@ -161,6 +161,19 @@ class Content:
         )
 
     @classmethod
+    def of_spec(cls, spec: ActionSpec) -> Content:
+        """The content a request body asks for."""
+        return cls(
+            name=spec.name,
+            description=spec.description,
+            script=spec.script.content,
+            dependencies=frozenset(spec.dependencies),
+            enabled=spec.enabled,
+            trigger_type=spec.trigger.type,
+            type=spec.type,
+        )
+
+    @classmethod
     def of_properties(cls, props: Mapping[str, Any]) -> Content:
         """The content recorded in (or asked for by) resource properties, defaults applied."""
         name = str(props.get("name", ""))
@@ -800,15 +813,7 @@ class DataActionProvider(ResourceProvider):
                 "dependencies. Remove it from their dependencies (or delete them) in the same "
                 "program, or delete them first"
             )
-            raise ConflictError(
-                status=exc.status,
-                code=exc.code,
-                message=msg,
-                details=exc.details,
-                request_id=exc.request_id,
-                method=exc.method,
-                path=exc.path,
-            ) from None
+            raise exc.reworded(msg) from None
         latency_ms = _elapsed_ms(started)
         if deleted:
             call.notify("ACTION_DELETED", id_, None, latency_ms)
@@ -958,14 +963,21 @@ class DataActionProvider(ResourceProvider):
     def _put(
         self, call: _Call, id_: str, spec: ActionSpec, old: Content, recorded_version: Any
     ) -> Action:
-        """PUT on the recorded version; a moved version with unchanged content is no conflict."""
+        """PUT on the recorded version; a moved version with unchanged content is no conflict.
+
+        A 412 after the tenant already holds the new content means an earlier attempt of this
+        PUT landed but its answer was lost; that is success.
+        """
         call.before("updating the action")
         if_match = _whole(recorded_version)
         try:
             return call.client.update_action(id_, spec, if_match=if_match)
         except PreconditionFailedError as exc:
             current = call.client.get_action(id_)
-            if Content.of_action(current) == old:
+            remote = Content.of_action(current)
+            if remote == Content.of_spec(spec):
+                return current
+            if remote == old:
                 # Only the version moved (e.g. an earlier failed update restored the content).
                 return call.client.update_action(id_, spec, if_match=current.version)
             msg = (
@@ -973,15 +985,7 @@ class DataActionProvider(ResourceProvider):
                 f"records version {if_match}, the tenant has version {current.version} with "
                 "other content"
             )
-            raise PreconditionFailedError(
-                status=exc.status,
-                code=exc.code,
-                message=msg,
-                details=exc.details,
-                request_id=exc.request_id,
-                method=exc.method,
-                path=exc.path,
-            ) from None
+            raise exc.reworded(msg) from None
 
     def _restore(
         self,

@@ -433,6 +433,23 @@ def test_update_after_an_out_of_band_change_says_to_refresh(plugin, api):
     assert updated["version"] == 3
 
 
+def test_an_update_whose_answer_was_lost_succeeds_on_retry(plugin, api, emulator):
+    """The tenant commits a PUT whose answer never arrives: the retry still succeeds.
+
+    The retry meets a 412 on the old version, finds its own content already there, and
+    succeeds without a second write.
+    """
+    created = create(plugin)
+    news = declare(plugin, script="function main() { return 3; }")
+    writes = emulator.stats()["api_writes"]
+    emulator.add_fault("PUT", ACTIONS + "/{id}", drop=True)
+    updated = plugin.update("lead-score", created.id, created.outputs, news)
+    assert updated["version"] == 2
+    assert updated["test_output"] == "3"
+    assert api.get_action(created.id).script.content == "function main() { return 3; }"
+    assert emulator.stats()["api_writes"] == writes + 1
+
+
 def test_update_with_a_failing_test_restores_the_previous_content(plugin, api, audit):
     """The new script fails its test: the old one is put back, and the error says why."""
     created = create(plugin)
