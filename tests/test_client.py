@@ -23,6 +23,7 @@ from cxone_provider import (
     UnauthorizedError,
     validate_spec,
 )
+from cxone_provider.auth import ClientCredentialsAuth
 from cxone_provider.client import ACTIONS_PATH, CxoneClient
 from cxone_provider.errors import ApiError
 from cxone_provider.models import Script
@@ -276,3 +277,27 @@ def test_client_repr_hides_the_secret(emulator, client):
     """Neither the client nor its auth shows the secret in repr."""
     assert emulator.client_secret not in repr(client)
     assert emulator.client_secret not in repr(client.auth)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_is_reused_until_60_seconds_before_it_expires(start_emulator):
+    """A 90 s token serves every request for 30 s; the next request after that refreshes it."""
+    server = start_emulator("--token-ttl", "90")
+    clock = FakeClock()
+    auth = ClientCredentialsAuth(server.client_id, server.client_secret, clock=clock)
+    with httpx.Client(base_url=server.base_url, auth=auth) as http:
+        assert http.get(ACTIONS_PATH).status_code == 200
+        clock.now += 29.0
+        assert http.get(ACTIONS_PATH).status_code == 200
+        assert auth.token_requests == 1
+        clock.now += 2.0
+        assert http.get(ACTIONS_PATH).status_code == 200
+        assert auth.token_requests == 2
+    assert server.stats()["token_requests"] == 2
