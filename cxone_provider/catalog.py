@@ -10,12 +10,14 @@
 dependency fails the program with every problem listed and no resource half-declared. Each
 resource gets `depends_on` = the resources of its declared dependencies (plus any hand-written
 ordering), so Pulumi creates dependencies first and deletes dependents first. `validate`
-runs the same checks without Pulumi, for tools that only inspect a program's declarations.
+runs the same checks without Pulumi, for tools that only inspect a program's declarations;
+`collecting_catalogs` lets such tools (`cxone validate`) see every catalog a program registers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
@@ -32,7 +34,24 @@ from cxone_provider.graph import (
 )
 from cxone_provider.resource import DEFAULT_TEST_INPUT, DataAction, DataActionArgs
 
-__all__ = ["ActionCatalog"]
+__all__ = ["ActionCatalog", "collecting_catalogs"]
+
+_COLLECTORS: list[list[ActionCatalog]] = []
+
+
+@contextmanager
+def collecting_catalogs() -> Iterator[list[ActionCatalog]]:
+    """Every catalog whose `register()` is called in the block, taken before it validates.
+
+    For tools that run a program without deploying it (`cxone validate`): they check what the
+    program declared even when `register` then fails on the graph.
+    """
+    collected: list[ActionCatalog] = []
+    _COLLECTORS.append(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTORS.remove(collected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +62,7 @@ class _Entry:
     dependencies: Sequence[str]
     depends_on: tuple[str, ...]
     opts: pulumi.ResourceOptions | None
+    script_file: Path | None = None
 
 
 class ActionCatalog:
@@ -112,12 +132,14 @@ class ActionCatalog:
                 )
                 raise ConfigurationError(msg)
             args = action
+            script_file = None
         else:
             if script is None:
                 msg = f"ActionCatalog.add({action!r}): give the script, as source or as a Path"
                 raise ConfigurationError(msg)
+            script_file = None if isinstance(script, str) else self._path(script)
             args = DataActionArgs(name=action, script=self._source(action, script), **fields)
-        self._entries.append(_Entry(args, _plain_names(args), tuple(depends_on), opts))
+        self._entries.append(_Entry(args, _plain_names(args), tuple(depends_on), opts, script_file))
         return args
 
     def include_tenant_actions(
@@ -137,6 +159,16 @@ class ActionCatalog:
     def actions(self) -> tuple[DataActionArgs, ...]:
         """The declared actions' arguments, in declaration order."""
         return tuple(entry.args for entry in self._entries)
+
+    @property
+    def script_files(self) -> tuple[Path | None, ...]:
+        """The file each action's script was read from (None: given as source), as `actions`."""
+        return tuple(entry.script_file for entry in self._entries)
+
+    @property
+    def tenant_actions(self) -> Mapping[str, tuple[str, ...]]:
+        """The unmanaged tenant actions included so far: name to dependencies (if known)."""
+        return dict(self._tenant_actions)
 
     def declarations(self) -> list[Declaration]:
         """What the graph checks: each action's name, dependencies and depends_on."""
@@ -162,6 +194,8 @@ class ActionCatalog:
         if self._registered:
             msg = "ActionCatalog.register() was already called; register a catalog once"
             raise ConfigurationError(msg)
+        for collected in _COLLECTORS:
+            collected.append(self)
         validated = self.validate()
         self._registered = True
         entries = {str(entry.args.name): entry for entry in self._entries}
@@ -185,7 +219,7 @@ class ActionCatalog:
                 )
                 raise ConfigurationError(msg)
             return script
-        path = script if script.is_absolute() else self._base_dir / script
+        path = self._path(script)
         try:
             return path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -195,6 +229,9 @@ class ActionCatalog:
                 f"base_dir {str(self._base_dir)!r})"
             )
             raise ConfigurationError(msg) from None
+
+    def _path(self, script: Path) -> Path:
+        return script if script.is_absolute() else self._base_dir / script
 
 
 def _plain_names(args: DataActionArgs) -> Sequence[str]:

@@ -1,18 +1,53 @@
-"""The `cxone` command line: one entry point, one subcommand per job."""
+"""The `cxone` command line: one entry point, one subcommand per job.
+
+Output is for people by default (colour where the terminal has it) and for machines with
+`--json`: one JSON object on stdout, `{"schema": 1, "command": ..., "ok": ..., ...}`, as the
+README documents. Exit codes: 0 ok, 1 problems found, 2 usage or connection error (click
+already ends usage errors with 2). Notes and progress go to stderr, so that stdout carries
+only the result (a drawing can be piped into a file).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import difflib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+from rich.text import Text
 
-from cxone_provider.errors import ConfigurationError
+from cxone_provider.errors import ConfigurationError, CxoneError
+
+if TYPE_CHECKING:
+    from cxone_provider.client import CxoneClient
+    from cxone_provider.demo import Deployed
+    from cxone_provider.export import Export
+    from cxone_provider.localrun import Outcome
+    from cxone_provider.preflight import Finding, GraphPicture, Report
+    from cxone_provider.program import Declarations, StackConfig
+
+SCHEMA: Final = 1
+EXIT_OK: Final = 0
+EXIT_PROBLEMS: Final = 1
+EXIT_USAGE: Final = 2
+CLI_MAX_ATTEMPTS: Final = 3
+"""API attempts per call: a command line should fail fast when the tenant is unreachable."""
 
 app = typer.Typer(
     name="cxone",
     help="Infrastructure as code for NICE CXone Data Actions.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="rich",
 )
 
 
@@ -21,7 +56,788 @@ def cxone() -> None:
     """Keep `cxone` a group of subcommands (typer runs a lone command as the whole app)."""
 
 
-@app.command()
+# --- shared options and output -------------------------------------------------------------
+
+ProgramArgument = Annotated[
+    Path,
+    typer.Argument(
+        help="The Pulumi project folder (with Pulumi.yaml) or its program folder (__main__.py).",
+        show_default="the current folder",
+    ),
+]
+StackOption = Annotated[
+    str | None,
+    typer.Option(
+        "--stack",
+        "-s",
+        help="Stack whose config (Pulumi.<stack>.yaml) the program sees; its cxone:* settings "
+        "also connect --tenant.",
+        show_default=False,
+    ),
+]
+TenantOption = Annotated[
+    bool,
+    typer.Option(
+        "--tenant",
+        help="Also read the tenant's (or emulator's) actions, for dependencies on actions the "
+        "program does not manage. Connection: the stack's cxone:baseUrl/site, clientId and "
+        "clientSecret, else CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET.",
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object (schema in the README).")
+]
+
+
+class _Output:
+    """Where a command writes: rich text for people, or one JSON object for machines."""
+
+    def __init__(self, command: str, *, as_json: bool) -> None:
+        self.command = command
+        self.as_json = as_json
+        self.out = Console(soft_wrap=True, highlight=False)
+        self.err = Console(stderr=True, soft_wrap=True, highlight=False)
+        self.base = Path.cwd()
+
+    def emit(self, payload: dict[str, Any]) -> None:
+        """The `--json` answer."""
+        document = {"schema": SCHEMA, "command": self.command, **payload}
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+    def note(self, message: str) -> None:
+        """A remark for people, on stderr (never in --json mode)."""
+        if not self.as_json:
+            self.err.print(Text("note: ", style="bold yellow") + Text(message))
+
+    def fail(self, error: CxoneError) -> NoReturn:
+        """End the command with exit code 2: it could not do its job."""
+        if self.as_json:
+            self.emit({"ok": False, "error": {"type": type(error).__name__, "message": str(error)}})
+        else:
+            self.err.print(Text("error: ", style="bold red") + Text(str(error)))
+        raise typer.Exit(EXIT_USAGE)
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn the package's errors (configuration, program, connection, API) into exit 2."""
+        try:
+            yield
+        except CxoneError as exc:
+            self.fail(exc)
+
+    @contextmanager
+    def progress(self) -> Iterator[Progress]:
+        """A progress display on stderr; off with --json and when stderr is not a terminal."""
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=self.err,
+            transient=True,
+            disable=self.as_json or not self.err.is_terminal,
+        ) as progress:
+            yield progress
+
+
+def _evaluate(output: _Output, program_dir: Path, stack: str | None) -> Declarations:
+    from cxone_provider.program import evaluate  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    with output.progress() as progress:
+        progress.add_task("Running the stack program under Pulumi's mocks", total=None)
+        return evaluate(program_dir, stack)
+
+
+def _client(stack: StackConfig | None) -> CxoneClient:
+    """A client of the tenant, connected from the stack's config, else the environment."""
+    from cxone_provider.client import CxoneClient  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.settings import load_settings  # noqa: PLC0415 -- idem
+
+    try:
+        settings = load_settings(stack.values if stack else {}, os.environ)
+    except ConfigurationError as exc:
+        message = f"reading the tenant needs its connection. {exc}"
+        if stack is not None and stack.encrypted:
+            message += (
+                f"\n{', '.join(stack.encrypted)} is encrypted in {stack.file}, and only the "
+                "Pulumi CLI can decrypt it: set its environment variable instead (e.g. "
+                "CXONE_CLIENT_SECRET)."
+            )
+        raise ConfigurationError(message) from None
+    connection = settings.connection
+    return CxoneClient(
+        connection.base_url,
+        connection.client_id,
+        connection.client_secret,
+        max_attempts=CLI_MAX_ATTEMPTS,
+    )
+
+
+def _read_tenant(
+    output: _Output, stack: StackConfig | None
+) -> tuple[str, dict[str, tuple[str, ...]]]:
+    """The tenant's base URL and its actions (name to dependencies)."""
+    with _client(stack) as client, output.progress() as progress:
+        task = progress.add_task(f"Reading the actions of {client.base_url}", total=None)
+        actions: dict[str, tuple[str, ...]] = {}
+        for action in client.list_actions():
+            actions[action.name] = tuple(action.dependencies)
+            progress.advance(task)
+        return client.base_url, actions
+
+
+def _program_line(declarations: Declarations, base: Path) -> Text:
+    main = declarations.project.main
+    where = str(main.relative_to(base)) if main.is_relative_to(base) else str(main)
+    count = len(declarations.actions)
+    text = Text(declarations.project.name, style="bold")
+    text.append(f": {count} action{'s' * (count != 1)} declared in {where}")
+    if declarations.stack.file is not None:
+        text.append(f" (stack {declarations.stack.name})")
+    return text
+
+
+def _finding_line(finding: Finding, base: Path) -> Text:
+    text = Text("  ✘ ", style="bold red")
+    if finding.file is not None:
+        text.append(finding.where(base), style="bold")
+        subject = ".".join(part for part in (finding.action, finding.field) if part)
+        if subject:
+            text.append(f" ({subject})")
+    else:
+        text.append(finding.where(base), style="bold")
+    return text.append(f": {finding.message}")
+
+
+def _picture_title(declarations: Declarations) -> str:
+    count = len(declarations.names())
+    return f"{declarations.project.name}: {count} action{'s' * (count != 1)}"
+
+
+# --- validate ------------------------------------------------------------------------------
+
+_VALIDATE_EXAMPLE: Final = """[bold]Examples[/bold]
+
+  cxone validate                          # the project in the current folder
+
+  cxone validate stacks --stack dev       # with the dev stack's config
+
+  cxone validate --tenant --json          # also resolve unmanaged actions on the tenant
+"""
+
+
+@app.command("validate", epilog=_VALIDATE_EXAMPLE)
+def validate_command(
+    program_dir: ProgramArgument = Path(),
+    stack: StackOption = None,
+    tenant: TenantOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a stack program's declared actions before deploying: every problem at once.
+
+    Runs the program without the Pulumi CLI or credentials, then the provider's own check on
+    each action (names, sizes, V8 syntax with file, line and column) and the graph check on
+    all of them (duplicate names, unknown dependencies, cycles with their path,
+    contradictory depends_on). Exit code 1 when there is any problem.
+    """
+    from cxone_provider.preflight import preflight  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    output = _Output("validate", as_json=as_json)
+    tenant_url: str | None = None
+    tenant_actions: dict[str, tuple[str, ...]] | None = None
+    with output.errors():
+        declarations = _evaluate(output, program_dir, stack)
+        if tenant:
+            tenant_url, tenant_actions = _read_tenant(output, declarations.stack)
+        report = preflight(declarations, tenant_actions=tenant_actions)
+    if as_json:
+        output.emit(_report_json(report, output.base, tenant_url))
+    else:
+        _print_report(output, report, tenant_url)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+
+
+def _declarations_json(declarations: Declarations, base: Path) -> dict[str, Any]:
+    project = declarations.project
+    return {
+        "project": project.name,
+        "main": _relative(project.main, base),
+        "stack": declarations.stack.name if declarations.stack.file is not None else None,
+        "actions": [
+            {
+                "name": action.name,
+                "resource": action.resource,
+                "dependencies": action.declaration.dependencies,
+                "depends_on": list(action.declaration.depends_on),
+                "script_file": _relative(action.script_file, base) if action.script_file else None,
+                "declared_by": action.declared_by,
+            }
+            for action in declarations.actions
+        ],
+    }
+
+
+def _relative(path: Path, base: Path) -> str:
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+
+
+def _report_json(report: Report, base: Path, tenant_url: str | None) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "program": _declarations_json(report.declarations, base),
+        "tenant": None
+        if tenant_url is None
+        else {"base_url": tenant_url, "actions": len(report.tenant_actions)},
+        "problems": [finding.to_json(base) for finding in report.findings],
+        "graph": report.picture.to_json(),
+    }
+
+
+def _print_report(output: _Output, report: Report, tenant_url: str | None) -> None:
+    console = output.out
+    console.print(_program_line(report.declarations, output.base))
+    if tenant_url is not None:
+        console.print(f"  read {len(report.tenant_actions)} actions from {tenant_url}")
+    if report.ok:
+        order = report.picture.order or ()
+        console.print(
+            Text("✔ No problems. ", style="bold green")
+            + Text(f"Creation order: {', '.join(order)}" if order else "Nothing to deploy.")
+        )
+        return
+    count = len(report.findings)
+    console.print(Text(f"✘ {count} problem{'s' * (count != 1)}:", style="bold red"))
+    for finding in report.findings:
+        console.print(_finding_line(finding, output.base))
+
+
+# --- graph ---------------------------------------------------------------------------------
+
+
+class GraphFormat(StrEnum):
+    """The drawings `cxone graph` makes."""
+
+    MERMAID = "mermaid"
+    DOT = "dot"
+    PNG = "png"
+    TEXT = "text"
+
+
+_GRAPH_EXAMPLE: Final = """[bold]Examples[/bold]
+
+  cxone graph > graph.mmd                          # Mermaid, for a pull-request comment
+
+  cxone graph stacks --format dot --out graph.dot  # then: dot -Tsvg graph.dot -o graph.svg
+
+  cxone graph --format png --out graph.png --tenant
+"""
+
+
+@app.command("graph", epilog=_GRAPH_EXAMPLE)
+def graph_command(  # noqa: PLR0917 -- typer maps parameters to arguments and options
+    program_dir: ProgramArgument = Path(),
+    graph_format: Annotated[
+        GraphFormat,
+        typer.Option("--format", "-f", help="mermaid, dot, png (needs --out) or text (a tree)."),
+    ] = GraphFormat.MERMAID,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="File to write; default: stdout.", show_default=False),
+    ] = None,
+    stack: StackOption = None,
+    tenant: TenantOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Draw the dependency graph of the declared actions (and of the tenant's with --tenant).
+
+    An arrow points from an action to what it needs. Cycles and unknown dependencies are
+    drawn in red; actions only on the tenant in grey. Exit code 1 when the graph has a
+    problem (the drawing is still made).
+    """
+    from cxone_provider.preflight import check_graph  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    output = _Output("graph", as_json=as_json)
+    if graph_format is GraphFormat.PNG and out is None:
+        message = "--format png writes a picture: give the file with --out graph.png"
+        raise typer.BadParameter(message, param_hint="--out")
+    tenant_url: str | None = None
+    with output.errors():
+        declarations = _evaluate(output, program_dir, stack)
+        tenant_actions = None
+        if tenant:
+            tenant_url, tenant_actions = _read_tenant(output, declarations.stack)
+        findings, picture = check_graph(declarations, tenant_actions=tenant_actions)
+        title = _picture_title(declarations)
+        drawing = _drawing(graph_format, picture, title)
+        if out is not None:
+            _write(out, drawing)
+    if as_json:
+        output.emit(
+            {
+                "ok": not findings,
+                "format": graph_format.value,
+                "out": str(out) if out is not None else None,
+                "content": drawing if out is None and isinstance(drawing, str) else None,
+                "program": _declarations_json(declarations, output.base),
+                "tenant": None if tenant_url is None else {"base_url": tenant_url},
+                "graph": picture.to_json(),
+                "problems": [finding.to_json(output.base) for finding in findings],
+            }
+        )
+    else:
+        _print_drawing(output, picture, title, drawing, (graph_format, out))
+        for finding in findings:
+            output.err.print(_finding_line(finding, output.base))
+    raise typer.Exit(EXIT_PROBLEMS if findings else EXIT_OK)
+
+
+def _drawing(graph_format: GraphFormat, picture: GraphPicture, title: str) -> str | bytes:
+    from cxone_provider import render  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    if graph_format is GraphFormat.MERMAID:
+        return render.render_mermaid(picture)
+    if graph_format is GraphFormat.DOT:
+        return render.render_dot(picture)
+    if graph_format is GraphFormat.PNG:
+        return render.render_png(picture, title)
+    return render.render_text(picture, title)
+
+
+def _write(out: Path, drawing: str | bytes) -> None:
+    try:
+        if isinstance(drawing, bytes):
+            out.write_bytes(drawing)
+        else:
+            out.write_text(drawing, encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot write {str(out)!r}: {exc.strerror or exc}"
+        raise ConfigurationError(msg) from None
+
+
+def _print_drawing(
+    output: _Output,
+    picture: GraphPicture,
+    title: str,
+    drawing: str | bytes,
+    where: tuple[GraphFormat, Path | None],
+) -> None:
+    from cxone_provider.render import text_tree  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    graph_format, out = where
+    if out is not None:
+        nodes, edges = len(picture.nodes), len(picture.edges)
+        output.err.print(f"Wrote the {graph_format} graph ({nodes} boxes, {edges} arrows) to {out}")
+    elif graph_format is GraphFormat.TEXT and output.out.is_terminal:
+        output.out.print(text_tree(picture, title))
+    elif isinstance(drawing, str):
+        typer.echo(drawing, nl=False)
+
+
+# --- export --------------------------------------------------------------------------------
+
+_EXPORT_EXAMPLE: Final = """[bold]Examples[/bold]
+
+  export CXONE_BASE_URL=https://acme.api.nicecxone.com CXONE_CLIENT_ID=... CXONE_CLIENT_SECRET=...
+
+  cxone export --out adopted                          # every action of the tenant
+
+  cxone export --out crm --name-filter '^crm_'        # only the names that match
+
+  cxone export --out adopted --stack dev              # connect with the dev stack's config
+"""
+
+
+@app.command("export", epilog=_EXPORT_EXAMPLE)
+def export_command(  # noqa: PLR0917 -- typer maps parameters to options
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the program into.")],
+    name_filter: Annotated[
+        str | None,
+        typer.Option(
+            "--name-filter",
+            help="Only actions whose name matches this regular expression (searched).",
+            show_default=False,
+        ),
+    ] = None,
+    project_name: Annotated[
+        str | None,
+        typer.Option("--project-name", help="The exported project's name.", show_default=False),
+    ] = None,
+    stack: StackOption = None,
+    program_dir: Annotated[
+        Path,
+        typer.Option("--program", help="Project whose --stack config connects to the tenant."),
+    ] = Path(),
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the files of an earlier export in --out.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a tenant's actions as a ready-to-run stack program that adopts them.
+
+    One .js file per action, the declarations with their dependencies, and each action's id
+    as the import_ option, so the first `pulumi up` adopts the actions instead of creating
+    them. Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
+    CXONE_CLIENT_SECRET.
+    """
+    from cxone_provider import export  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.program import (  # noqa: PLC0415 -- idem
+        load_stack_config,
+        locate_project,
+    )
+
+    output = _Output("export", as_json=as_json)
+    with output.errors():
+        earlier = export.existing_files(out)
+        if earlier and not force:
+            message = (
+                f"{str(out)!r} already holds {', '.join(earlier)}; pass --force to overwrite "
+                "them, or choose another --out"
+            )
+            raise ConfigurationError(message)
+        stack_config = load_stack_config(locate_project(program_dir), stack) if stack else None
+        with _client(stack_config) as client, output.progress() as progress:
+            reading = progress.add_task(f"Reading the actions of {client.base_url}", total=None)
+            listed = []
+            for action in client.list_actions():
+                listed.append(action)
+                progress.advance(reading)
+            selected = export.select(listed, name_filter)
+            writing = progress.add_task(f"Writing {out}", total=len(selected))
+            written = export.write_program(
+                selected,
+                out,
+                source=client.base_url,
+                project=project_name or _project_name(out),
+                on_written=lambda _name: progress.advance(writing),
+            )
+    if as_json:
+        output.emit(
+            {
+                "ok": True,
+                "out": str(out),
+                "source": client.base_url,
+                "tenant_actions": len(listed),
+                "actions": [
+                    {
+                        "name": a.name,
+                        "id": a.id,
+                        "file": a.file,
+                        "dependencies": list(a.dependencies),
+                    }
+                    for a in written.actions
+                ],
+                "unmanaged": list(written.unmanaged),
+            }
+        )
+        return
+    _print_export(output, written, len(listed), client.base_url)
+
+
+def _project_name(out: Path) -> str:
+    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in out.resolve().name)
+    return name.strip("-.") or "cxone-actions"
+
+
+def _print_export(output: _Output, written: Export, listed: int, source: str) -> None:
+    console = output.out
+    count = len(written.actions)
+    console.print(
+        Text("✔ ", style="bold green")
+        + Text(f"Exported {count} of {listed} actions from {source} to {written.out}")
+    )
+    if written.unmanaged:
+        console.print(
+            f"  left unmanaged (dependencies not exported): {', '.join(written.unmanaged)}"
+        )
+    if count == 0:
+        output.note("no action matched: the program declares nothing")
+    console.print(
+        f"Next: cd {written.out} && python -m venv .venv && .venv/bin/pip install -r "
+        "requirements.txt && pulumi stack init <stack> && pulumi config set ... && pulumi up "
+        "(adopts every action; then empty IMPORT_IDS in __main__.py)"
+    )
+
+
+# --- test ----------------------------------------------------------------------------------
+
+_TEST_EXAMPLE: Final = """[bold]Examples[/bold]
+
+  cxone test lead_score                             # the declared test_input and expected_output
+
+  cxone test lead_score --input '{"employees": 5}'   # another input (output not compared)
+
+  cxone test stacks/actions/normalize_phone.js --input @lead.json --program .
+"""
+
+
+@app.command("test", epilog=_TEST_EXAMPLE)
+def local_test_command(
+    script_or_name: Annotated[
+        str, typer.Argument(help="A declared action's name, or a script file (.js).")
+    ],
+    input_text: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="JSON input, or @file.json; default: the action's declared test_input.",
+            show_default=False,
+        ),
+    ] = None,
+    program_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--program",
+            "-p",
+            help="Project whose declarations give the action, its dependencies and its test "
+            "(default: the current folder for a name; none for a script file).",
+            show_default=False,
+        ),
+    ] = None,
+    stack: StackOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run one action locally in the emulator's sandbox: unit tests without a tenant.
+
+    context.call reaches the program's declared actions (each with its own dependencies).
+    Prints status, output, error and duration; exit code 1 when the run fails or, with the
+    declared test_input, does not return the declared expected_output.
+    """
+    from cxone_provider import localrun  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    output = _Output("test", as_json=as_json)
+    with output.errors():
+        given = localrun.parse_input(input_text) if input_text is not None else None
+        script = Path(script_or_name)
+        if script.is_file():
+            declarations = (
+                _evaluate(output, program_dir, stack) if program_dir is not None else None
+            )
+            local = localrun.for_script(script, declarations, given)
+        else:
+            declarations = _evaluate(output, program_dir or Path(), stack)
+            action = declarations.find(script_or_name)
+            if action is None:
+                raise ConfigurationError(_no_such_action(script_or_name, declarations))
+            local = localrun.for_action(declarations, action, given)
+        outcome = localrun.run(local)
+    if as_json:
+        output.emit(_outcome_json(outcome, output.base))
+    else:
+        _print_outcome(output, outcome)
+    raise typer.Exit(EXIT_OK if outcome.verdict.passed else EXIT_PROBLEMS)
+
+
+def _no_such_action(name: str, declarations: Declarations) -> str:
+    names = declarations.names()
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    declared = ", ".join(names) or "none"
+    return (
+        f"{name!r} is neither a script file nor an action declared in "
+        f"{declarations.project.main}; {hint}declared: {declared}"
+    )
+
+
+def _outcome_json(outcome: Outcome, base: Path) -> dict[str, Any]:
+    local, result = outcome.run, outcome.verdict.result
+    return {
+        "ok": outcome.verdict.passed,
+        "action": local.name,
+        "script_file": _relative(local.script_file, base) if local.script_file else None,
+        "input": local.test_input,
+        "input_source": local.input_source,
+        "status": result.status,
+        "output": result.output,
+        "error": result.error,
+        "duration_ms": result.duration_ms,
+        "expected_output": {
+            "compared": outcome.compared,
+            "matched": outcome.matched,
+            "value": local.plan.expected_output if outcome.compared else None,
+        },
+        "passed": outcome.verdict.passed,
+        "reason": outcome.verdict.reason,
+        "unresolved_dependencies": list(local.unresolved),
+    }
+
+
+def _print_outcome(output: _Output, outcome: Outcome) -> None:
+    local, result = outcome.run, outcome.verdict.result
+    console = output.out
+    subject = Text(local.name or "script", style="bold")
+    if local.script_file is not None:
+        subject.append(f" ({_relative(local.script_file, output.base)})")
+    source = {"given": "--input", "declared": "its test_input", "default": "the default input"}
+    subject.append(f" with {source[local.input_source]}")
+    console.print(subject)
+    status_style = "bold green" if result.status == "SUCCESS" else "bold red"
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim")
+    table.add_column()
+    table.add_row("status", Text(result.status, style=status_style))
+    table.add_row("duration", f"{result.duration_ms:.1f} ms")
+    table.add_row("output", json.dumps(result.output, indent=2, ensure_ascii=False))
+    table.add_row("error", Text(result.error or "none", style="red" if result.error else ""))
+    table.add_row("expected", _expected_text(outcome))
+    console.print(table)
+    if local.unresolved:
+        output.note(
+            f"not declared in the program, so context.call cannot reach them here: "
+            f"{', '.join(local.unresolved)}"
+        )
+    if outcome.verdict.passed:
+        console.print(Text("✔ PASSED", style="bold green"))
+    else:
+        console.print(Text(f"✘ FAILED: {outcome.verdict.reason}", style="bold red"))
+
+
+def _expected_text(outcome: Outcome) -> Text:
+    if outcome.compared:
+        if outcome.matched:
+            return Text("matches the declared expected_output", style="green")
+        if outcome.matched is False:
+            return Text("does NOT match the declared expected_output", style="bold red")
+        return Text("not compared: the run did not succeed")
+    if outcome.run.input_source == "given":
+        return Text("not compared: --input replaces the test_input that expected_output is for")
+    return Text("none declared")
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+_DEMO_EXAMPLE: Final = """[bold]Examples[/bold]
+
+  cxone demo                 # needs the Pulumi CLI (installed for you where the network allows)
+
+  cxone demo --no-install --json
+"""
+
+
+@app.command("demo", epilog=_DEMO_EXAMPLE)
+def demo_command(
+    program_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--program",
+            help="Project to deploy; default: this repository's example stack.",
+            show_default=False,
+        ),
+    ] = None,
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install/--no-install",
+            help="Let the Pulumi Automation API install the Pulumi CLI when it is missing.",
+        ),
+    ] = True,
+    install_timeout: Annotated[
+        float, typer.Option(help="Seconds an install of the Pulumi CLI may take.")
+    ] = 120.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy the example stack to a local emulator with `pulumi up`, in one command.
+
+    Starts the emulator on a free port, checks the program, runs `pulumi up` on a throwaway
+    local file backend (stack `local`), prints the deployed actions with their test status
+    and the graph, and stops the emulator. Exit code 2 when the Pulumi CLI is missing and
+    cannot be installed, 1 when the deployment fails.
+    """
+    from cxone_provider import demo  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.preflight import preflight  # noqa: PLC0415 -- idem
+    from cxone_provider.program import evaluate, locate_project  # noqa: PLC0415 -- idem
+
+    output = _Output("demo", as_json=as_json)
+    with output.errors():
+        project = locate_project(program_dir if program_dir is not None else _example_project())
+        with output.progress() as progress:
+            progress.add_task("Looking for the Pulumi CLI", total=None)
+            found = demo.find_pulumi(install=install, install_timeout_s=install_timeout)
+        if found.command is None:
+            _pulumi_missing(output, demo.install_advice(found.reason))
+        with output.progress() as progress:
+            progress.add_task("Checking the program", total=None)
+            report = preflight(evaluate(project.root))
+        if not report.ok:
+            _demo_problems(output, report)
+        total = len(report.declarations.actions)
+        with demo.running_emulator() as base_url, output.progress() as progress:
+            task = progress.add_task(f"pulumi up: {total} actions to {base_url}", total=total)
+            deployed = demo.pulumi_up(
+                project, base_url, found.command, on_action=lambda _name: progress.advance(task)
+            )
+    _print_demo(output, report, base_url, deployed)
+    raise typer.Exit(EXIT_OK if deployed.error is None else EXIT_PROBLEMS)
+
+
+def _example_project() -> Path:
+    """The root of the checkout this package runs from (the example stack), else the cwd."""
+    checkout = Path(__file__).resolve().parents[1]
+    return checkout if (checkout / "Pulumi.yaml").is_file() else Path()
+
+
+def _pulumi_missing(output: _Output, advice: str) -> NoReturn:
+    if output.as_json:
+        output.emit({"ok": False, "error": {"type": "PulumiCliMissing", "message": advice}})
+    else:
+        output.err.print(Text("error: ", style="bold red") + Text(advice))
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _demo_problems(output: _Output, report: Report) -> NoReturn:
+    if output.as_json:
+        output.emit({"ok": False, "problems": [f.to_json(output.base) for f in report.findings]})
+    else:
+        output.err.print(Text("The program has problems; nothing was deployed:", style="bold red"))
+        for finding in report.findings:
+            output.err.print(_finding_line(finding, output.base))
+    raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _print_demo(output: _Output, report: Report, base_url: str, deployed: Deployed) -> None:
+    from cxone_provider.render import text_tree  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    title = _picture_title(report.declarations)
+    if output.as_json:
+        output.emit(
+            {
+                "ok": deployed.error is None,
+                "emulator": base_url,
+                "actions": [
+                    {"name": a.name, "id": a.id, "version": a.version, "test_status": a.test_status}
+                    for a in deployed.actions
+                ],
+                "error": deployed.error,
+                "graph": report.picture.to_json(),
+            }
+        )
+        return
+    if deployed.error is not None:
+        output.err.print(Text("pulumi up failed: ", style="bold red") + Text(deployed.error))
+        return
+    table = Table(title=f"Deployed to the emulator at {base_url} (now stopped)")
+    for column in ("action", "id", "version", "test"):
+        table.add_column(column)
+    for action in deployed.actions:
+        style = "green" if action.test_status == "SUCCESS" else "bold red"
+        table.add_row(
+            action.name, action.id, str(action.version), Text(str(action.test_status), style=style)
+        )
+    output.out.print(table)
+    output.out.print(text_tree(report.picture, title))
+
+
+# --- emulator ------------------------------------------------------------------------------
+
+_EMULATOR_EXAMPLE: Final = """[bold]Examples[/bold]
+
+  cxone emulator                                   # http://127.0.0.1:8765, demo / demo-secret
+
+  cxone emulator --port 0 --db :memory: --latency-ms 20 --fault-rate 0.1 --seed 7
+"""
+
+
+@app.command(epilog=_EMULATOR_EXAMPLE)
 def emulator(  # noqa: PLR0917 -- typer maps parameters to options, none is positional
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8765,
@@ -86,5 +902,10 @@ def emulator(  # noqa: PLR0917 -- typer maps parameters to options, none is posi
 
 
 def main() -> None:
-    """Run the `cxone` command line."""
+    """Run the `cxone` command line.
+
+    The client's retry notices (stamina's warnings) stay quiet: a command that runs out of
+    attempts says why in its own error.
+    """
+    logging.getLogger("stamina").setLevel(logging.ERROR)
     app()

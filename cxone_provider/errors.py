@@ -2,6 +2,7 @@
 
     CxoneError
     ├── ConfigurationError          settings missing or malformed (lists the fixes)
+    ├── ProgramError                a stack program could not be run to read its declarations
     ├── ActionValidationError       an action breaks the contract's rules (one Problem each)
     ├── DependencyGraphError        the declared actions do not form a valid graph
     │   └── DependencyCycleError    ... because of a cycle (carries the whole path)
@@ -35,6 +36,14 @@ class CxoneError(Exception):
 
 class ConfigurationError(CxoneError):
     """The provider or client was given incomplete or malformed settings."""
+
+
+class ProgramError(CxoneError):
+    """A stack program could not be run to read its declarations: not found, or it never ended.
+
+    A program that runs and raises is not this error: its exception is reported as a problem
+    of the program, next to the problems of what it declared.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,255 @@
+"""`cxone export`: a tenant's actions as a ready-to-run stack program that adopts them.
+
+The program written is the shape of the example stack: `Pulumi.yaml`, `requirements.txt`,
+`__main__.py` declaring every action on an `ActionCatalog` (description, dependencies,
+enabled, trigger exactly as on the tenant), and one `actions/<name>.js` per action holding
+its script byte for byte. Each declaration carries the action's id as the `import_` resource
+option, so the first `pulumi up` adopts the existing actions instead of creating new ones
+(and fails, changing nothing, if a declaration differs from the tenant). Dependencies on
+actions left out by a name filter are declared as unmanaged tenant actions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Final
+
+import yaml
+
+from cxone_provider.errors import ConfigurationError, DependencyGraphError
+from cxone_provider.graph import Declaration, validate_graph
+from cxone_provider.models import Action
+
+__all__ = ["ACTIONS_DIR", "Export", "ExportedAction", "existing_files", "select", "write_program"]
+
+ACTIONS_DIR: Final = "actions"
+_WRITTEN: Final = ("Pulumi.yaml", "requirements.txt", "__main__.py", ACTIONS_DIR)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedAction:
+    """One action written: its name and id on the tenant, and its script's file."""
+
+    name: str
+    id: str
+    file: str
+    dependencies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """What was written where."""
+
+    out: Path
+    actions: tuple[ExportedAction, ...]
+    unmanaged: tuple[str, ...]
+    """Dependencies of exported actions that were not exported (left unmanaged)."""
+
+
+def select(actions: Iterable[Action], name_filter: str | None) -> list[Action]:
+    """The actions whose name matches `name_filter` (a regular expression, searched)."""
+    if name_filter is None:
+        return list(actions)
+    try:
+        pattern = re.compile(name_filter)
+    except re.error as exc:
+        msg = f"--name-filter {name_filter!r} is not a regular expression: {exc}"
+        raise ConfigurationError(msg) from None
+    return [action for action in actions if pattern.search(action.name)]
+
+
+def write_program(
+    actions: Sequence[Action],
+    out: Path,
+    *,
+    source: str,
+    project: str,
+    on_written: Callable[[str], None] | None = None,
+) -> Export:
+    """Write the program of `actions` into `out` (created if needed); dependencies first.
+
+    `source` names where the actions come from (the base URL), for the program's docstring.
+    """
+    try:
+        return _write(actions, out, source=source, project=project, on_written=on_written)
+    except OSError as exc:
+        msg = f"cannot write the program into {str(out)!r}: {exc.strerror or exc} ({exc.filename})"
+        raise ConfigurationError(msg) from None
+
+
+def _write(
+    actions: Sequence[Action],
+    out: Path,
+    *,
+    source: str,
+    project: str,
+    on_written: Callable[[str], None] | None,
+) -> Export:
+    exported = {action.name for action in actions}
+    unmanaged = sorted({name for action in actions for name in action.dependencies} - exported)
+    ordered = _dependencies_first(actions, unmanaged)
+    (out / ACTIONS_DIR).mkdir(parents=True, exist_ok=True)
+    files = _file_names([action.name for action in ordered])
+    written: list[ExportedAction] = []
+    for action in ordered:
+        file = f"{ACTIONS_DIR}/{files[action.name]}"
+        with (out / file).open("w", encoding="utf-8", newline="") as script:
+            script.write(action.script.content)
+        written.append(ExportedAction(action.name, action.id, file, tuple(action.dependencies)))
+        if on_written is not None:
+            on_written(action.name)
+    (out / "__main__.py").write_text(_program(ordered, files, unmanaged, source), encoding="utf-8")
+    manifest = {
+        "name": project,
+        "description": f"Data Actions exported from {source} by cxone export",
+        "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}},
+    }
+    (out / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    (out / "requirements.txt").write_text(_requirements(), encoding="utf-8")
+    return Export(out, tuple(written), tuple(unmanaged))
+
+
+def existing_files(out: Path) -> list[str]:
+    """The files of an earlier export that writing into `out` would replace."""
+    return [name for name in _WRITTEN if (out / name).exists()]
+
+
+def _dependencies_first(actions: Sequence[Action], unmanaged: Sequence[str]) -> list[Action]:
+    """The actions in creation order (ties: the tenant's order); as listed if that fails."""
+    declarations = [Declaration(action.name, action.dependencies) for action in actions]
+    try:
+        order = validate_graph(declarations, tenant_actions=unmanaged).order
+    except DependencyGraphError:  # a tenant never holds a cycle; keep its order if one does
+        return list(actions)
+    by_name = {action.name: action for action in actions}
+    return [by_name[name] for name in order]
+
+
+def _file_names(names: Sequence[str]) -> dict[str, str]:
+    """`<name>.js`, made unique where file systems ignore case (`.2` never occurs in a name)."""
+    files: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        candidate, number = f"{name}.js", 1
+        while candidate.lower() in taken:
+            number += 1
+            candidate = f"{name}.{number}.js"
+        taken.add(candidate.lower())
+        files[name] = candidate
+    return files
+
+
+def _requirements() -> str:
+    try:
+        version = metadata.version("cxone-provider")
+    except metadata.PackageNotFoundError:
+        return "cxone-provider\n"
+    return f"cxone-provider>={version}\n"
+
+
+def _text(value: str) -> str:
+    """A Python string literal (JSON's escapes are Python's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _program(
+    actions: Sequence[Action], files: dict[str, str], unmanaged: Sequence[str], source: str
+) -> str:
+    exact = any("\r" in action.script.content for action in actions)
+    lines = [
+        f'"""Data Actions exported from {source} by `cxone export` ({len(actions)} actions).',
+        "",
+        "The first `pulumi up` adopts them: each declaration carries its action's id",
+        "(IMPORT_IDS) as the `import_` option, so Pulumi imports the existing action instead of",
+        "creating it, and fails without changing anything if a declaration differs from the",
+        "tenant. Once they are adopted, empty IMPORT_IDS: a declaration you rename later must",
+        "not import the old action.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from pathlib import Path",
+        "",
+        "import pulumi",
+        "",
+        "from cxone_provider.catalog import ActionCatalog",
+        "",
+        "HERE = Path(__file__).resolve().parent",
+        f"ACTIONS = Path({_text(ACTIONS_DIR)})",
+        "",
+        "IMPORT_IDS: dict[str, str] = {",
+        *(f"    {_text(action.name)}: {_text(action.id)}," for action in actions),
+        "}",
+        "",
+        "",
+        "def adopt(name: str) -> pulumi.ResourceOptions:",
+        '    """Adopt the existing action: its id as import_ (none once IMPORT_IDS is empty)."""',
+        "    return pulumi.ResourceOptions(import_=IMPORT_IDS.get(name))",
+        "",
+    ]
+    if exact:
+        lines += [
+            "",
+            "def exact_source(file: str) -> str:",
+            '    """A script with its line endings kept (`\\r\\n` included), as on the tenant."""',
+            '    with (HERE / ACTIONS / file).open(encoding="utf-8", newline="") as script:',
+            "        return script.read()",
+            "",
+        ]
+    lines += [
+        "",
+        "def build_catalog() -> ActionCatalog:",
+        '    """Declare every exported action as it is on the tenant."""',
+        "    catalog = ActionCatalog(base_dir=HERE)",
+    ]
+    if unmanaged:
+        names = ", ".join(_text(name) for name in unmanaged)
+        lines += [
+            "    # Dependencies that were not exported: they stay on the tenant, unmanaged.",
+            f"    catalog.include_tenant_actions([{names}])",
+        ]
+    for action in actions:
+        lines += _declaration(action, files[action.name])
+    lines += [
+        "    return catalog",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        "    for name, action in build_catalog().register().items():",
+        "        pulumi.export(",
+        "            name,",
+        (
+            '            {"id": action.action_id, "version": action.version, '
+            '"test_status": action.test_status},'
+        ),
+        "        )",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _declaration(action: Action, file: str) -> list[str]:
+    if "\r" in action.script.content:
+        script = f"exact_source({_text(file)})"
+    else:
+        script = f"ACTIONS / {_text(file)}"
+    lines = [
+        "    catalog.add(",
+        f"        {_text(action.name)},",
+        f"        script={script},",
+        f"        description={_text(action.description)},",
+    ]
+    if action.dependencies:
+        names = ", ".join(_text(name) for name in action.dependencies)
+        lines.append(f"        dependencies=[{names}],")
+    if not action.enabled:
+        lines.append("        enabled=False,")
+    if action.trigger.type != "MANUAL":
+        lines.append(f"        trigger_type={_text(action.trigger.type)},")
+    lines += [f"        opts=adopt({_text(action.name)}),", "    )"]
+    return lines

@@ -1,0 +1,102 @@
+"""`cxone demo` where the Pulumi CLI is missing, and the emulator it runs the deployment against.
+
+The deployment itself needs the Pulumi CLI, which cannot be installed where these tests run;
+what is tested is everything around it: the missing CLI is detected quickly (an install
+attempt is bounded), reported in one paragraph with the install commands, exit code 2; and
+the emulator the demo starts listens on a free port and is gone afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from cli_projects import cxone
+
+from cxone_provider import demo
+
+INSTALL_COMMANDS = (
+    "curl -fsSL https://get.pulumi.com | sh",
+    "brew install pulumi/tap/pulumi",
+    "winget install pulumi",
+)
+
+
+@pytest.fixture
+def no_pulumi_env(tmp_path):
+    """PATH without pulumi, a fresh HOME, and HTTPS through a closed port (no download)."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    closed = "http://127.0.0.1:9"
+    return {
+        "PATH": str(empty),
+        "HOME": str(home),
+        "https_proxy": closed,
+        "HTTPS_PROXY": closed,
+        "no_proxy": "",
+        "NO_PROXY": "",
+    }
+
+
+def test_a_missing_pulumi_cli_is_one_paragraph_with_the_install_command(no_pulumi_env):
+    """`python -m cxone_provider demo` without pulumi: the install attempt fails fast, exit 2."""
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "cxone_provider", "demo"],
+        env={**os.environ, **no_pulumi_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert time.monotonic() - started < 60
+    assert completed.stdout == ""
+    paragraph = completed.stderr.strip()
+    assert "\n" not in paragraph
+    assert paragraph.startswith(
+        "error: cxone demo deploys with `pulumi up`, which needs the Pulumi CLI"
+    )
+    assert "`pulumi` is not on PATH and installing it failed" in paragraph
+    for command in INSTALL_COMMANDS:
+        assert command in paragraph
+    assert not (Path(no_pulumi_env["HOME"]) / ".pulumi").exists()
+
+
+def test_without_installing_the_json_answer_names_the_missing_cli(no_pulumi_env):
+    """--no-install --json: exit 2, error type PulumiCliMissing, the same advice."""
+    ran = cxone("demo", "--no-install", "--json", env=no_pulumi_env)
+    assert ran.exit_code == 2
+    assert ran.json["command"] == "demo"
+    assert ran.json["ok"] is False
+    assert ran.json["error"]["type"] == "PulumiCliMissing"
+    message = ran.json["error"]["message"]
+    assert "`pulumi` is not on PATH and installing it was not allowed" in message
+    for command in INSTALL_COMMANDS:
+        assert command in message
+
+
+def test_an_install_that_takes_too_long_is_abandoned(no_pulumi_env, monkeypatch):
+    """The install runs under a time limit: past it, the lookup gives up and says so."""
+    for key, value in no_pulumi_env.items():
+        monkeypatch.setenv(key, value)
+    found = demo.find_pulumi(install=True, install_timeout_s=0.05)
+    assert found.command is None
+    assert found.reason == "`pulumi` is not on PATH and installing it did not finish within 0.05 s"
+
+
+def test_the_demo_emulator_listens_on_a_free_port_and_is_stopped_after():
+    """running_emulator: a healthy emulator inside the block, nothing listening after it."""
+    with demo.running_emulator() as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+        assert not base_url.endswith(":0")
+        assert httpx.get(f"{base_url}/healthz", timeout=5).json() == {"status": "ok"}
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{base_url}/healthz", timeout=5)

@@ -1,0 +1,219 @@
+"""`cxone export`: a tenant's actions as a program that validates clean and adopts them as is."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from cli_projects import ACTIONS, REPO, STACKS, cxone, emulator_env
+from engine import ProviderServer
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime.proto import provider_pb2
+from stack_mocks import mocked_engine, run_stack_program
+
+from cxone_provider.client import CxoneClient
+from cxone_provider.models import validate_spec
+from cxone_provider.preflight import preflight
+from cxone_provider.program import evaluate
+from cxone_provider.provider import TYPE_TOKEN, check_inputs
+
+
+@pytest.fixture
+def api(emulator):
+    with CxoneClient(emulator.base_url, emulator.client_id, emulator.client_secret) as client:
+        yield client
+
+
+def deploy_example(api):
+    """The example stack's actions on the tenant, created dependencies first; name -> id."""
+    declarations = evaluate(REPO)
+    ids = {}
+    for name in preflight(declarations).picture.order:
+        inputs, failures = check_inputs(declarations.find(name).inputs)
+        assert failures == []
+        spec = validate_spec(
+            {
+                "name": name,
+                "description": inputs["description"],
+                "script": {"content": inputs["script"]},
+                "dependencies": inputs["dependencies"],
+                "enabled": inputs["enabled"],
+                "trigger": {"type": inputs["trigger_type"]},
+            }
+        )
+        ids[name] = api.create_action(spec, idempotency_key=str(uuid.uuid4())).action.id
+    return ids
+
+
+def graph_of(validated):
+    graph = validated.json["graph"]
+    nodes = {(node["name"], node["kind"]) for node in graph["nodes"]}
+    edges = {(edge["from"], edge["to"], tuple(edge["kinds"])) for edge in graph["edges"]}
+    return nodes, edges
+
+
+class ImportingMocks(Mocks):
+    """What the engine does for a resource with `import_`: Read, Check, Diff, and nothing else.
+
+    Each DataAction is read through the provider server with the program's inputs, checked,
+    and diffed against what was read (secrets unwrapped first, as the engine does for this
+    provider): `diffs` maps its name to (import id, id read, diff answer).
+    """
+
+    def __init__(self, plugin):
+        self.plugin = plugin
+        self.diffs = {}
+        self.failures = {}
+        self._lock = threading.Lock()
+
+    def new_resource(self, args: MockResourceArgs):
+        if args.typ != TYPE_TOKEN:
+            return f"{args.name}-id", args.inputs
+        news = {key: rpc.unwrap_rpc_secret(value) for key, value in args.inputs.items()}
+        read = self.plugin.read(args.name, args.resource_id, inputs=news)
+        checked = self.plugin.check(args.name, news, read.inputs)
+        diff = self.plugin.diff(args.name, read.id, read.outputs, checked.inputs)
+        with self._lock:
+            self.diffs[args.name] = (args.resource_id, read.id, diff.changes)
+            self.failures[args.name] = checked.failures
+        return read.id, read.outputs
+
+    def call(self, args: MockCallArgs):
+        msg = f"unexpected invoke {args.token}"
+        raise AssertionError(msg)
+
+
+@pytest.fixture
+def plugin(tmp_path, emulator):
+    server = ProviderServer(tmp_path)
+    server.configure(
+        {
+            "cxone:baseUrl": emulator.base_url,
+            "cxone:clientId": emulator.client_id,
+            "cxone:clientSecret": emulator.client_secret,
+        },
+        secret_keys=("cxone:clientSecret",),
+    )
+    yield server
+    server.kill()
+
+
+def test_exporting_the_deployed_example_round_trips(tmp_path, emulator, api, plugin):
+    """Deploy, export, validate: no problem and the same graph; then adopt through the provider.
+
+    The import reads each action by its exported id and finds nothing to change: no write.
+    """
+    ids = deploy_example(api)
+    out = tmp_path / "adopted"
+    exported = cxone("export", "--out", out, "--json", env=emulator_env(emulator))
+    assert exported.exit_code == 0, exported.stdout + exported.stderr
+    answer = exported.json
+    assert (answer["command"], answer["ok"], answer["source"]) == (
+        "export",
+        True,
+        emulator.base_url,
+    )
+    assert {action["name"]: action["id"] for action in answer["actions"]} == ids
+    assert answer["unmanaged"] == []
+    for name in ACTIONS:
+        assert (out / "actions" / f"{name}.js").read_bytes() == (
+            STACKS / "actions" / f"{name}.js"
+        ).read_bytes()
+
+    validated = cxone("validate", out, "--json")
+    assert validated.exit_code == 0, validated.stdout
+    assert validated.json["problems"] == []
+    original = cxone("validate", REPO, "--json")
+    assert graph_of(validated) == graph_of(original)
+
+    writes = emulator.stats()["api_writes"]
+    mocks = ImportingMocks(plugin)
+    with mocked_engine(mocks=mocks):
+        run_stack_program(out)
+    assert {name: imported for name, (imported, _, _) in mocks.diffs.items()} == ids
+    assert all(read == imported for imported, read, _ in mocks.diffs.values())
+    assert {changes for _, _, changes in mocks.diffs.values()} == {
+        provider_pb2.DiffResponse.DIFF_NONE
+    }
+    assert all(failures == [] for failures in mocks.failures.values())
+    assert emulator.stats()["api_writes"] == writes
+
+
+def test_a_name_filter_exports_a_part_and_leaves_its_dependencies_unmanaged(
+    tmp_path, emulator, api
+):
+    """--name-filter: matching actions only; their other dependencies stay tenant actions."""
+    deploy_example(api)
+    out = tmp_path / "scoring"
+    ran = cxone(
+        "export", "--out", out, "--name-filter", "^(lead|route)_", env=emulator_env(emulator)
+    )
+    assert ran.exit_code == 0
+    assert f"Exported 2 of 7 actions from {emulator.base_url} to {out}" in ran.stdout
+    assert "left unmanaged (dependencies not exported): base_enrichment, business_hours" in (
+        ran.stdout
+    )
+    assert sorted(path.name for path in (out / "actions").iterdir()) == [
+        "lead_score.js",
+        "route_decision.js",
+    ]
+    validated = cxone("validate", out, "--json")
+    assert validated.exit_code == 0, validated.stdout
+    nodes, _ = graph_of(validated)
+    assert nodes == {
+        ("lead_score", "declared"),
+        ("route_decision", "declared"),
+        ("base_enrichment", "tenant"),
+        ("business_hours", "tenant"),
+    }
+    with_tenant = cxone("validate", out, "--tenant", "--json", env=emulator_env(emulator))
+    assert with_tenant.exit_code == 0
+
+
+def test_scripts_keep_their_exact_bytes_even_with_windows_line_endings(tmp_path, emulator, api):
+    """A script with CRLF line endings is written and read back byte for byte."""
+    content = "// made on Windows\r\nfunction main(context) {\r\n  return context.input;\r\n}\r\n"
+    created = api.create_action(
+        validate_spec({"name": "crlf_echo", "script": {"content": content}}),
+        idempotency_key=str(uuid.uuid4()),
+    ).action
+    out = tmp_path / "crlf"
+    assert cxone("export", "--out", out, env=emulator_env(emulator)).exit_code == 0
+    assert (out / "actions" / "crlf_echo.js").read_bytes() == content.encode()
+    declarations = evaluate(out)
+    assert declarations.find("crlf_echo").inputs["script"] == content
+    assert preflight(declarations).ok
+    assert f'"crlf_echo": "{created.id}"' in (out / "__main__.py").read_text()
+
+
+def test_an_earlier_export_is_not_overwritten_without_force(tmp_path, emulator, api):
+    """A second export into the same folder: exit 2, unless --force."""
+    deploy_example(api)
+    out = tmp_path / "adopted"
+    env = emulator_env(emulator)
+    assert cxone("export", "--out", out, env=env).exit_code == 0
+    again = cxone("export", "--out", out, env=env)
+    assert again.exit_code == 2
+    assert "already holds Pulumi.yaml" in again.stderr
+    assert "--force" in again.stderr
+    assert cxone("export", "--out", out, "--force", env=env).exit_code == 0
+
+
+def test_a_bad_name_filter_and_a_missing_connection_are_usage_errors(tmp_path, emulator):
+    """An invalid regular expression, or no credentials: exit 2 and what to fix."""
+    bad = cxone(
+        "export",
+        "--out",
+        tmp_path / "a",
+        "--name-filter",
+        "([",
+        "--json",
+        env=emulator_env(emulator),
+    )
+    assert bad.exit_code == 2
+    assert "is not a regular expression" in bad.json["error"]["message"]
+    unconnected = cxone("export", "--out", tmp_path / "b")
+    assert unconnected.exit_code == 2
+    assert "missing cxone:baseUrl" in unconnected.stderr
