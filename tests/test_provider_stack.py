@@ -8,24 +8,16 @@ then Create, or Diff and Update only when needed), and keep the state between de
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pulumi
 import pytest
+from cli_projects import ACTIONS as EXAMPLE_ACTIONS
+from cli_projects import STACKS
 from engine import ForwardingMocks, ProviderServer
 from pulumi.runtime.settings import set_root_resource
 from stack_mocks import run_stack_program
 
-STACKS = Path(__file__).parent.parent / "stacks"
-ACTIONS = {
-    "normalize_phone",
-    "normalize_email",
-    "base_enrichment",
-    "lead_score",
-    "business_hours",
-    "crm_match_key",
-    "route_decision",
-}
+ACTIONS = set(EXAMPLE_ACTIONS)
 
 
 @pytest.fixture
