@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from cxone_provider.cli import app
+from cxone_provider.client import CxoneClient
+from cxone_provider.models import validate_spec
 
 REPO = Path(__file__).resolve().parents[1]
 STACKS = REPO / "stacks"
@@ -38,6 +41,7 @@ EXAMPLE_EDGES = {
 }
 CYCLE = "normalize_phone -> route_decision -> lead_score -> base_enrichment -> normalize_phone"
 OVERSIZE_BYTES = 70 * 1024
+ECHO = "function main(context) { return context.input; }"
 # Settings from the developer's environment must not reach the command under test.
 CLEARED_ENV = {
     "CXONE_BASE_URL": None,
@@ -145,3 +149,31 @@ def emulator_env(emulator) -> dict[str, str | None]:
         "CXONE_CLIENT_ID": emulator.client_id,
         "CXONE_CLIENT_SECRET": emulator.client_secret,
     }
+
+
+def deploy(emulator, *declarations: tuple[str, list[str]]) -> None:
+    """Actions created on the emulator as another team would have: (name, dependencies)."""
+    with CxoneClient(emulator.base_url, emulator.client_id, emulator.client_secret) as api:
+        for name, dependencies in declarations:
+            spec = validate_spec(
+                {"name": name, "script": {"content": ECHO}, "dependencies": dependencies}
+            )
+            api.create_action(spec, idempotency_key=str(uuid.uuid4()))
+
+
+# A program with one action that needs `crm_lookup`, an action it does not manage.
+ROUTER = f"""
+from cxone_provider.catalog import ActionCatalog
+
+catalog = ActionCatalog()
+catalog.include_tenant_actions(["crm_lookup"])
+catalog.add("lead_router", script={ECHO!r}, dependencies=["crm_lookup"])
+catalog.register()
+"""
+# The same, declared as a DataAction without a catalog (nothing marks crm_lookup as unmanaged).
+DIRECT_ROUTER = f"""
+from cxone_provider.resource import DataAction, DataActionArgs
+
+DataAction("router", DataActionArgs(name="lead_router", script={ECHO!r},
+                                    dependencies=["crm_lookup"]))
+"""

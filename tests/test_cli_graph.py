@@ -11,11 +11,15 @@ import pytest
 from cli_projects import (
     ACTIONS,
     CYCLE,
+    DIRECT_ROUTER,
     EXAMPLE_EDGES,
     add_cycle,
     add_typo,
     copy_project,
     cxone,
+    deploy,
+    emulator_env,
+    write_program,
 )
 
 from cxone_provider.preflight import check_graph
@@ -193,3 +197,22 @@ def test_a_png_needs_a_file(example):
     ran = cxone("graph", example, "--format", "png")
     assert ran.exit_code == 2
     assert "--out" in ran.stderr
+
+
+def test_tenant_draws_the_unmanaged_actions_in_grey(tmp_path, emulator):
+    """--tenant: the tenant's own actions join the drawing as grey `tenant` boxes."""
+    deploy(emulator, ("crm_lookup", []), ("crm_sync", ["crm_lookup"]))
+    program = write_program(tmp_path / "program", DIRECT_ROUTER)
+    offline = cxone("graph", program)
+    assert offline.exit_code == 1
+    assert "crm_lookup (unknown)" in mermaid_ids(offline.stdout).values()
+    ran = cxone("graph", program, "--tenant", env=emulator_env(emulator))
+    assert ran.exit_code == 0, ran.stderr
+    ids = {label: node for node, label in mermaid_ids(ran.stdout).items()}
+    assert set(ids) == {"lead_router", "crm_lookup (tenant)", "crm_sync (tenant)"}
+    tenant_class = f"  class {ids['crm_lookup (tenant)']},{ids['crm_sync (tenant)']} tenant"
+    assert tenant_class in ran.stdout.splitlines()
+    as_json = cxone("graph", program, "--tenant", "--json", env=emulator_env(emulator))
+    assert as_json.json["tenant"] == {"base_url": emulator.base_url}
+    edges = {(edge["from"], edge["to"]) for edge in as_json.json["graph"]["edges"]}
+    assert edges == {("lead_router", "crm_lookup"), ("crm_sync", "crm_lookup")}

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 
 import pytest
 from cli_projects import (
     ACTIONS,
     CYCLE,
+    DIRECT_ROUTER,
+    ECHO,
     EXAMPLE_EDGES,
     REPO,
+    ROUTER,
     add_cycle,
     add_oversize_script,
     add_syntax_error,
     add_typo,
     copy_project,
     cxone,
+    deploy,
     emulator_env,
     write_program,
 )
-
-from cxone_provider.client import CxoneClient
-from cxone_provider.models import validate_spec
-
-ECHO = "function main(context) { return context.input; }"
 
 
 def problems_of(ran):
@@ -317,31 +315,6 @@ def test_an_unknown_option_is_a_usage_error():
     ran = cxone("validate", "--no-such-option")
     assert ran.exit_code == 2
     assert "No such option" in ran.stderr
-
-
-def deploy(emulator, *declarations):
-    with CxoneClient(emulator.base_url, emulator.client_id, emulator.client_secret) as api:
-        for name, dependencies in declarations:
-            spec = validate_spec(
-                {"name": name, "script": {"content": ECHO}, "dependencies": dependencies}
-            )
-            api.create_action(spec, idempotency_key=str(uuid.uuid4()))
-
-
-ROUTER = f"""
-from cxone_provider.catalog import ActionCatalog
-
-catalog = ActionCatalog()
-catalog.include_tenant_actions(["crm_lookup"])
-catalog.add("lead_router", script={ECHO!r}, dependencies=["crm_lookup"])
-catalog.register()
-"""
-DIRECT_ROUTER = f"""
-from cxone_provider.resource import DataAction, DataActionArgs
-
-DataAction("router", DataActionArgs(name="lead_router", script={ECHO!r},
-                                    dependencies=["crm_lookup"]))
-"""
 
 
 def test_tenant_resolves_dependencies_on_unmanaged_actions(tmp_path, emulator):
