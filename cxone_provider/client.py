@@ -4,6 +4,7 @@ Retry policy (the contract's table): connection errors, 5xx, 429 and 409
 IDEMPOTENCY_KEY_IN_USE are retried with capped exponential backoff and jitter (stamina), and
 a Retry-After header, in either form, replaces the computed backoff. Every other 4xx is final.
 A create's Idempotency-Key is chosen once per logical create and sent on every attempt.
+Under a `deadline`, retrying stops where waiting would pass it (DeadlineExceededError).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib.metadata import version
 from types import TracebackType
@@ -25,6 +28,7 @@ from cxone_provider.errors import (
     ApiError,
     ConflictError,
     CxoneError,
+    DeadlineExceededError,
     NotFoundError,
     RateLimitedError,
     ServerError,
@@ -40,6 +44,22 @@ DEFAULT_MAX_ATTEMPTS: Final = 10
 
 logger = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", Action, ActionPage, TestResult)
+_DEADLINE: ContextVar[float | None] = ContextVar("cxone_deadline", default=None)
+
+
+@contextmanager
+def deadline(at: float | None) -> Iterator[None]:
+    """API calls in this block (this thread) end by `at`, a `time.monotonic()` instant.
+
+    A call under a deadline starts no attempt and waits for no retry past it, and each
+    request's timeout ends at it; it raises DeadlineExceededError instead. `None` lifts an
+    outer deadline, for work that must finish anyway (rolling back a failed create).
+    """
+    token = _DEADLINE.set(at)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +93,30 @@ def retry_delay(error: Exception) -> bool | float:
     return error.retry_after if error.retry_after is not None else True
 
 
+@dataclass(slots=True)
+class _Budget:
+    """One call's time under a deadline: whether a retry still fits, and what ran out."""
+
+    until: float
+    exhausted: bool = False
+    last_error: Exception | None = None
+
+    def remaining(self) -> float:
+        return self.until - time.monotonic()
+
+    def retry_delay(self, error: Exception) -> bool | float:
+        """`retry_delay`, but final when the wait would end past the deadline."""
+        self.last_error = error
+        wait = retry_delay(error)
+        if wait is False:
+            return False
+        remaining = self.remaining()
+        if remaining <= 0 or (wait is not True and wait >= remaining):
+            self.exhausted = True
+            return False
+        return wait
+
+
 class CxoneClient:
     """A thread-safe client of one tenant (or emulator); share one per process and close it.
 
@@ -93,11 +137,12 @@ class CxoneClient:
         self.base_url = base_url.rstrip("/")
         self.auth = ClientCredentialsAuth(client_id, client_secret)
         self._max_attempts = max_attempts
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.pacer = RatePacer()
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=self.auth,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=self._timeout,
             transport=transport,
             headers={
                 "Accept": "application/json",
@@ -186,20 +231,39 @@ class CxoneClient:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> _Answer:
+        until = _DEADLINE.get()
+        budget = None if until is None else _Budget(until)
         attempts = 0
-        for attempt in stamina.retry_context(
-            on=retry_delay,
-            attempts=self._max_attempts,
-            timeout=None,
-            wait_initial=0.2,
-            wait_max=10.0,
-            wait_jitter=0.5,
-        ):
-            with attempt:
-                attempts = attempt.num
-                response = self._send_once(
-                    method, path, attempt=attempts, json=json, params=params, headers=headers
-                )
+        try:
+            for attempt in stamina.retry_context(
+                on=retry_delay if budget is None else budget.retry_delay,
+                attempts=self._max_attempts,
+                timeout=None,
+                wait_initial=0.2,
+                wait_max=10.0,
+                wait_jitter=0.5,
+            ):
+                with attempt:
+                    attempts = attempt.num
+                    response = self._send_once(
+                        method,
+                        path,
+                        attempt=attempts,
+                        budget=budget,
+                        json=json,
+                        params=params,
+                        headers=headers,
+                    )
+        except DeadlineExceededError:
+            raise
+        except CxoneError as exc:
+            if budget is None or not budget.exhausted:
+                raise
+            msg = (
+                f"{method} {self.base_url}{path}: the deadline passed after {attempts} "
+                f"attempt(s), so retrying stopped; the last error: {exc}"
+            )
+            raise DeadlineExceededError(msg) from exc
         return _Answer(response, attempts)
 
     def _send_once(
@@ -208,14 +272,30 @@ class CxoneClient:
         path: str,
         *,
         attempt: int,
+        budget: _Budget | None,
         json: Any,
         params: Mapping[str, str | int] | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response:
         self.pacer.wait()
+        timeout = self._timeout
+        if budget is not None:
+            remaining = budget.remaining()
+            if remaining <= 0:
+                msg = (
+                    f"{method} {self.base_url}{path}: the deadline passed before attempt "
+                    f"{attempt} could start"
+                )
+                if budget.last_error is not None:
+                    msg += f"; the last error: {budget.last_error}"
+                raise DeadlineExceededError(msg) from budget.last_error
+            if timeout.read is None or remaining < timeout.read:
+                timeout = httpx.Timeout(remaining)
         started = time.perf_counter()
         try:
-            response = self._http.request(method, path, json=json, params=params, headers=headers)
+            response = self._http.request(
+                method, path, json=json, params=params, headers=headers, timeout=timeout
+            )
         except httpx.TransportError as exc:
             logger.debug("%s %s -> no answer (attempt %d): %s", method, path, attempt, exc)
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

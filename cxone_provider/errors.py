@@ -8,6 +8,7 @@
     │   └── DependencyCycleError    ... because of a cycle (carries the whole path)
     ├── TestFailedError             the sandbox test of an action did not pass
     ├── TransportError              no HTTP answer: connection refused, reset, timed out (retryable)
+    ├── DeadlineExceededError       an operation's deadline passed before its API calls succeeded
     ├── AuthenticationError         the token endpoint refused the client id or secret
     └── ApiError                    the API answered with an error body
         ├── UnauthorizedError       401 UNAUTHORIZED
@@ -138,6 +139,14 @@ class TransportError(CxoneError):
             f"{method} {url} got no answer: {reason}. Check that the base URL is right and "
             "the service is reachable (for the emulator: is `cxone emulator` running?)."
         )
+
+
+class DeadlineExceededError(CxoneError):
+    """The deadline of the calls in progress passed before they succeeded: retrying stopped.
+
+    Raised instead of waiting out another backoff or Retry-After that would end past it; the
+    last error of the API (or of the connection) is the `__cause__`.
+    """
 
 
 class AuthenticationError(CxoneError):

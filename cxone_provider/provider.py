@@ -24,7 +24,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, cast
 
@@ -41,17 +42,19 @@ from pulumi.dynamic import (
 from pulumi.runtime.rpc import contains_unknowns
 
 from cxone_provider.audit import AuditLog
-from cxone_provider.client import Created, CxoneClient
+from cxone_provider.client import Created, CxoneClient, deadline
 from cxone_provider.errors import (
     ActionValidationError,
     ApiError,
     ConfigurationError,
     ConflictError,
     CxoneError,
+    DeadlineExceededError,
     NotFoundError,
     PreconditionFailedError,
     Problem,
     TestFailedError,
+    TransportError,
 )
 from cxone_provider.models import (
     Action,
@@ -499,16 +502,36 @@ class _Call:
     client: CxoneClient
     deadline: float
 
-    def before(self, step: str) -> None:
-        """Stop when the operation's deadline has passed, before starting `step`."""
+    @contextmanager
+    def step(self, step: str) -> Iterator[CxoneClient]:
+        """The client, for the API calls of `step`, which must end by the operation's deadline.
+
+        Past the deadline, the step does not start, and a call in it stops retrying (its
+        last error is the cause). Rollbacks run outside any step: they finish regardless.
+        """
         if time.monotonic() > self.deadline:
-            msg = (
-                f"Data Action {self.name!r}: the {self.verb} did not finish within "
-                f"{self.settings.operation_timeout_s:g} s (cxone:operationTimeout) and stopped "
-                f"before {step}; the API is slow or unreachable. Run `pulumi up` again (it "
-                "resumes safely) or raise cxone:operationTimeout."
-            )
-            raise CxoneError(msg)
+            raise DeadlineExceededError(self._late(f"stopped before {step}"))
+        try:
+            with deadline(self.deadline):
+                yield self.client
+        except DeadlineExceededError as exc:
+            unanswered = isinstance(exc.__cause__, TransportError)
+            raise DeadlineExceededError(self._late(f"gave up while {step}", unanswered)) from exc
+
+    def _late(self, where: str, unanswered: bool = False) -> str:
+        """Why the operation stopped; a last request that got no answer may have landed."""
+        maybe = (
+            " Its last request got no answer, so it may have taken effect: the rerun finds "
+            "it (a create is adopted through its idempotency key)."
+            if unanswered
+            else ""
+        )
+        return (
+            f"Data Action {self.name!r}: the {self.verb} did not finish within "
+            f"{self.settings.operation_timeout_s:g} s (cxone:operationTimeout) and {where}; "
+            f"the API is slow or unreachable.{maybe} Run `pulumi up` again (it resumes "
+            "safely) or raise cxone:operationTimeout."
+        )
 
     def policy(self, plan: TestPlan) -> TestFailurePolicy:
         """The declaration's test-failure policy, else the stack's."""
@@ -740,9 +763,9 @@ class DataActionProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh from the API; an empty id when the action is gone. Also serves import_."""
         call = self._call("read", str(props.get("name") or id_), props)
-        call.before("reading the action")
         try:
-            action = call.client.get_action(id_)
+            with call.step("reading the action") as api:
+                action = api.get_action(id_)
         except NotFoundError:
             logger.info("Data Action %r (%s) no longer exists on the tenant", call.name, id_)
             return ReadResult(id_="", outs={})
@@ -799,10 +822,10 @@ class DataActionProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Delete the action; already gone counts as done; dependents block it with their names."""
         call = self._call("delete", str(props.get("name") or id_), props)
-        call.before("deleting the action")
         started = time.perf_counter()
         try:
-            deleted = call.client.delete_action(id_)
+            with call.step("deleting the action") as api:
+                deleted = api.delete_action(id_)
         except ConflictError as exc:
             if exc.code != "ACTION_IN_USE":
                 raise
@@ -885,53 +908,53 @@ class DataActionProvider(ResourceProvider):
         """POST with a deterministic key; adopt a replay of our own creation, nothing else."""
         key = idempotency_key(spec, props)
         wanted = Content.of_properties(props)
-        for _ in range(_MAX_CREATE_ROUNDS):
-            call.before("creating the action")
-            try:
-                created = call.client.create_action(spec, idempotency_key=key)
-            except ConflictError as exc:
-                if exc.code != "NAME_CONFLICT":
-                    raise
-                existing = call.client.find_action(spec.name)
-                if existing is None:
-                    # The 409 was the replayed answer of an earlier run; the name is free now.
-                    key = idempotency_key(spec, props, "name-conflict", exc.request_id or "")
+        with call.step("creating the action") as api:
+            for _ in range(_MAX_CREATE_ROUNDS):
+                try:
+                    created = api.create_action(spec, idempotency_key=key)
+                except ConflictError as exc:
+                    if exc.code != "NAME_CONFLICT":
+                        raise
+                    existing = api.find_action(spec.name)
+                    if existing is None:
+                        # The 409 was the replayed answer of an earlier run; the name is free now.
+                        key = idempotency_key(spec, props, "name-conflict", exc.request_id or "")
+                        continue
+                    msg = (
+                        f"Data Action {spec.name!r} already exists on the tenant (id "
+                        f"{existing.id}) and this deployment did not create it, so it is not "
+                        f"adopted. {_import_advice(spec.name, _resource_name(props), existing.id)}"
+                    )
+                    raise ConflictError(
+                        status=exc.status,
+                        code=exc.code,
+                        message=msg,
+                        request_id=exc.request_id,
+                        method=exc.method,
+                        path=exc.path,
+                    ) from None
+                if not created.replayed:
+                    return created
+                try:
+                    current = api.get_action(created.action.id)
+                except NotFoundError:
+                    # Our earlier creation was deleted since (destroy, then up within the key's
+                    # 24 h): derive a new key from the deleted id and create again.
+                    key = idempotency_key(spec, props, "deleted", created.action.id)
                     continue
-                msg = (
-                    f"Data Action {spec.name!r} already exists on the tenant (id "
-                    f"{existing.id}) and this deployment did not create it, so it is not "
-                    f"adopted. {_import_advice(spec.name, _resource_name(props), existing.id)}"
+                if Content.of_action(current) != wanted:
+                    msg = (
+                        f"Data Action {spec.name!r}: an earlier run of this deployment created it "
+                        f"as {current.id}, but it has been changed since, so it is not adopted. "
+                        f"{_import_advice(spec.name, _resource_name(props), current.id)}"
+                    )
+                    raise CxoneError(msg)
+                logger.info(
+                    "Data Action %r: adopting %s, created by an earlier run that did not finish",
+                    spec.name,
+                    current.id,
                 )
-                raise ConflictError(
-                    status=exc.status,
-                    code=exc.code,
-                    message=msg,
-                    request_id=exc.request_id,
-                    method=exc.method,
-                    path=exc.path,
-                ) from None
-            if not created.replayed:
-                return created
-            try:
-                current = call.client.get_action(created.action.id)
-            except NotFoundError:
-                # Our earlier creation was deleted since (destroy, then up within the key's
-                # 24 h): derive a new key from the deleted id and create again.
-                key = idempotency_key(spec, props, "deleted", created.action.id)
-                continue
-            if Content.of_action(current) != wanted:
-                msg = (
-                    f"Data Action {spec.name!r}: an earlier run of this deployment created it "
-                    f"as {current.id}, but it has been changed since, so it is not adopted. "
-                    f"{_import_advice(spec.name, _resource_name(props), current.id)}"
-                )
-                raise CxoneError(msg)
-            logger.info(
-                "Data Action %r: adopting %s, created by an earlier run that did not finish",
-                spec.name,
-                current.id,
-            )
-            return Created(current, replayed=True, attempts=created.attempts)
+                return Created(current, replayed=True, attempts=created.attempts)
         msg = (
             f"Data Action {spec.name!r}: the create kept getting stale replayed answers "
             f"after {_MAX_CREATE_ROUNDS} idempotency keys; run `pulumi up` again"
@@ -939,8 +962,8 @@ class DataActionProvider(ResourceProvider):
         raise CxoneError(msg)
 
     def _test(self, call: _Call, action_id: str, plan: TestPlan) -> Verdict:
-        call.before("testing the action")
-        result = call.client.test_action(action_id, plan.input)
+        with call.step("testing the action") as api:
+            result = api.test_action(action_id, plan.input)
         return judge(result, plan)
 
     def _roll_back_create(self, call: _Call, action_id: str) -> None:
@@ -968,24 +991,24 @@ class DataActionProvider(ResourceProvider):
         A 412 after the tenant already holds the new content means an earlier attempt of this
         PUT landed but its answer was lost; that is success.
         """
-        call.before("updating the action")
         if_match = _whole(recorded_version)
-        try:
-            return call.client.update_action(id_, spec, if_match=if_match)
-        except PreconditionFailedError as exc:
-            current = call.client.get_action(id_)
-            remote = Content.of_action(current)
-            if remote == Content.of_spec(spec):
-                return current
-            if remote == old:
-                # Only the version moved (e.g. an earlier failed update restored the content).
-                return call.client.update_action(id_, spec, if_match=current.version)
-            msg = (
-                f"Data Action {spec.name!r} ({id_}) was changed outside Pulumi: the state "
-                f"records version {if_match}, the tenant has version {current.version} with "
-                "other content"
-            )
-            raise exc.reworded(msg) from None
+        with call.step("updating the action") as api:
+            try:
+                return api.update_action(id_, spec, if_match=if_match)
+            except PreconditionFailedError as exc:
+                current = api.get_action(id_)
+                remote = Content.of_action(current)
+                if remote == Content.of_spec(spec):
+                    return current
+                if remote == old:
+                    # Only the version moved (an earlier failed update restored the content).
+                    return api.update_action(id_, spec, if_match=current.version)
+                msg = (
+                    f"Data Action {spec.name!r} ({id_}) was changed outside Pulumi: the state "
+                    f"records version {if_match}, the tenant has version {current.version} "
+                    "with other content"
+                )
+                raise exc.reworded(msg) from None
 
     def _restore(
         self,

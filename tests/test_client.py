@@ -16,15 +16,17 @@ from cxone_provider import (
     ActionSpec,
     AuthenticationError,
     ConflictError,
+    DeadlineExceededError,
     ForbiddenError,
     NotFoundError,
     PreconditionFailedError,
+    ServerError,
     TransportError,
     UnauthorizedError,
     validate_spec,
 )
 from cxone_provider.auth import ClientCredentialsAuth
-from cxone_provider.client import ACTIONS_PATH, CxoneClient
+from cxone_provider.client import ACTIONS_PATH, CxoneClient, deadline
 from cxone_provider.errors import ApiError
 from cxone_provider.models import Script
 
@@ -301,3 +303,62 @@ def test_token_is_reused_until_60_seconds_before_it_expires(start_emulator):
         assert http.get(ACTIONS_PATH).status_code == 200
         assert auth.token_requests == 2
     assert server.stats()["token_requests"] == 2
+
+
+# --- deadlines ---
+
+
+def test_a_deadline_stops_a_retry_after_that_would_end_past_it(emulator, client, transport):
+    """A 503 asking for 30 s with 1 s left: no wait, DeadlineExceededError caused by the 503."""
+    emulator.add_fault("POST", ACTIONS_PATH, status=503, headers={"Retry-After": "30"})
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceededError) as caught, deadline(started + 1.0):
+        client.create_action(spec(), idempotency_key="k-deadline-503")
+    assert time.monotonic() - started < 5
+    assert isinstance(caught.value.__cause__, ServerError)
+    assert f"POST {emulator.base_url}{ACTIONS_PATH}: the deadline passed after 1 attempt(s)" in (
+        str(caught.value)
+    )
+    assert len(transport.sent("POST", ACTIONS_PATH)) == 1
+    assert list(client.list_actions()) == []
+
+
+def test_a_deadline_cuts_a_request_that_hangs_and_the_same_key_finds_its_action(emulator, client):
+    """A create held 2 s with 0.5 s left times out; it lands anyway, and a retry adopts it."""
+    emulator.add_fault("POST", ACTIONS_PATH, hold_ms=2000)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceededError) as caught, deadline(started + 0.5):
+        client.create_action(spec(), idempotency_key="k-deadline-hold")
+    assert time.monotonic() - started < 1.5
+    assert isinstance(caught.value.__cause__, TransportError)
+    created = client.create_action(spec(), idempotency_key="k-deadline-hold")
+    assert created.replayed
+    assert [a.id for a in client.list_actions()] == [created.action.id]
+
+
+def test_a_deadline_ends_backoff_retries_with_the_last_error(emulator, client, transport):
+    """503s without Retry-After: backoff retries until the deadline, then the last 503."""
+    emulator.add_fault("GET", ACTIONS_PATH, status=503, count=100)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceededError) as caught, deadline(started + 1.0):
+        list(client.list_actions())
+    assert time.monotonic() - started < 1.0 + 10.0  # at most one backoff (capped at 10 s) late
+    assert isinstance(caught.value.__cause__, ServerError)
+    assert "the last error: " in str(caught.value)
+    assert "503 UNAVAILABLE" in str(caught.value)
+    assert 2 <= len(transport.sent("GET", ACTIONS_PATH)) < 10
+
+
+def test_past_its_deadline_a_call_sends_nothing(client, transport):
+    """An expired deadline fails the call before any request, the token's included."""
+    with pytest.raises(DeadlineExceededError) as caught, deadline(time.monotonic() - 1):
+        client.get_action("00000000-0000-0000-0000-000000000000")
+    assert "the deadline passed before attempt 1 could start" in str(caught.value)
+    assert transport.requests == []
+
+
+def test_a_lifted_deadline_lets_a_rollback_finish(client):
+    """deadline(None) inside an expired deadline: the call runs (a rollback must finish)."""
+    created = client.create_action(spec(), idempotency_key="k-lifted")
+    with deadline(time.monotonic() - 1), deadline(None):
+        assert client.delete_action(created.action.id) is True

@@ -261,13 +261,47 @@ def test_warn_policy_from_stack_config(start_plugin, api):
 
 
 def test_a_create_past_its_deadline_leaves_nothing_behind(start_plugin, api, emulator):
-    """503s with Retry-After delay the create past cxone:operationTimeout: rolled back."""
+    """A 503 asking for a wait past cxone:operationTimeout: the create gives up at once."""
     plugin = start_plugin(operationTimeout="0.5")
-    emulator.add_fault("POST", ACTIONS, status=503, count=1, headers={"Retry-After": "1"})
+    emulator.add_fault("POST", ACTIONS, status=503, count=1, headers={"Retry-After": "30"})
+    started = time.monotonic()
     text = failure_text(plugin.create, "lead-score", declare(plugin))
-    assert "did not finish within 0.5 s" in text
-    assert "cxone:operationTimeout" in text
+    assert time.monotonic() - started < 5
+    assert "did not finish within 0.5 s (cxone:operationTimeout) and gave up while creating" in (
+        text
+    )
+    assert "may have taken effect" not in text
     assert list(api.list_actions()) == []
+
+
+def test_a_test_past_the_deadline_rolls_the_create_back(start_plugin, api, emulator):
+    """The action is created, its test cannot run in time: the rollback deletes it anyway."""
+    plugin = start_plugin(operationTimeout="1")
+    emulator.add_fault("POST", ACTIONS + "/{id}/test", status=503, headers={"Retry-After": "30"})
+    text = failure_text(plugin.create, "lead-score", declare(plugin))
+    assert "gave up while testing the action" in text
+    assert emulator.stats()["api_writes"] == 2  # the create, and the rollback's delete
+    assert list(api.list_actions()) == []
+
+
+def test_a_create_that_hangs_past_its_deadline_is_adopted_by_the_rerun(start_plugin, api, emulator):
+    """A POST that outlives cxone:operationTimeout: the create gives up in time.
+
+    The action lands afterwards; the rerun finds it through its idempotency key and adopts it.
+    """
+    plugin = start_plugin(operationTimeout="1")
+    emulator.add_fault("POST", ACTIONS, hold_ms=3000)
+    started = time.monotonic()
+    text = failure_text(plugin.create, "lead-score", declare(plugin))
+    assert time.monotonic() - started < 2.5
+    assert "did not finish within 1 s (cxone:operationTimeout) and gave up while creating" in text
+    assert "may have taken effect: the rerun finds it" in text
+    landed = emulator.wait_until(lambda stats: stats["actions"] == 1)
+    assert landed["actions"] == 1
+    [orphan] = api.list_actions()
+    rerun = create(start_plugin())
+    assert rerun.id == orphan.id
+    assert [a.id for a in api.list_actions()] == [orphan.id]
 
 
 def test_an_existing_action_is_never_adopted_silently(plugin, api):
