@@ -730,23 +730,35 @@ class DataActionProvider(ResourceProvider):
         created = self._create_or_adopt(call, spec, props)
         latency_ms = _elapsed_ms(started)
         action = created.action
-        try:
-            verdict = self._test(call, action.id, plan)
-        except BaseException:
-            self._roll_back_create(call, action.id)
-            raise
-        audit = {
+        created_fields = {
             "version": action.version,
             "latency_ms": latency_ms,
-            "test_status": verdict.result.status,
-            "test_passed": verdict.passed,
             "attempt_count": created.attempts,
             "adopted": created.replayed,
         }
+        try:
+            verdict = self._test(call, action.id, plan)
+        except BaseException as exc:
+            outcome = self._roll_back_create(call, action.id)
+            call.audit(
+                "create",
+                outcome,
+                action.id,
+                **created_fields,
+                test_status=None,
+                test_passed=None,
+                error=type(exc).__name__,
+            )
+            raise
+        audit = {
+            **created_fields,
+            "test_status": verdict.result.status,
+            "test_passed": verdict.passed,
+        }
         if not verdict.passed and call.policy(plan) == "fail":
-            self._roll_back_create(call, action.id)
+            outcome = self._roll_back_create(call, action.id)
             call.notify("ACTION_TEST_FAILED", action.id, verdict, latency_ms)
-            call.audit("create", "rolled_back", action.id, **audit)
+            call.audit("create", outcome, action.id, **audit)
             raise TestFailedError(spec.name, verdict.failure_status, verdict.reason)
         if not verdict.passed:
             logger.warning(
@@ -966,8 +978,11 @@ class DataActionProvider(ResourceProvider):
             result = api.test_action(action_id, plan.input)
         return judge(result, plan)
 
-    def _roll_back_create(self, call: _Call, action_id: str) -> None:
-        """Delete what this create made, so a failed create leaves nothing behind."""
+    def _roll_back_create(self, call: _Call, action_id: str) -> str:
+        """Delete what this create made, so a failed create leaves nothing behind.
+
+        Runs outside the operation's deadline; returns the audit outcome.
+        """
         try:
             call.client.delete_action(action_id)
         except CxoneError as exc:
@@ -978,10 +993,11 @@ class DataActionProvider(ResourceProvider):
                 action_id,
                 type(exc).__name__,
             )
-        else:
-            logger.info(
-                "Data Action %r: deleted %s again because the create failed", call.name, action_id
-            )
+            return "rollback_failed"
+        logger.info(
+            "Data Action %r: deleted %s again because the create failed", call.name, action_id
+        )
+        return "rolled_back"
 
     def _put(
         self, call: _Call, id_: str, spec: ActionSpec, old: Content, recorded_version: Any

@@ -274,7 +274,7 @@ def test_a_create_past_its_deadline_leaves_nothing_behind(start_plugin, api, emu
     assert list(api.list_actions()) == []
 
 
-def test_a_test_past_the_deadline_rolls_the_create_back(start_plugin, api, emulator):
+def test_a_test_past_the_deadline_rolls_the_create_back(start_plugin, api, emulator, audit):
     """The action is created, its test cannot run in time: the rollback deletes it anyway."""
     plugin = start_plugin(operationTimeout="1")
     emulator.add_fault("POST", ACTIONS + "/{id}/test", status=503, headers={"Retry-After": "30"})
@@ -282,6 +282,13 @@ def test_a_test_past_the_deadline_rolls_the_create_back(start_plugin, api, emula
     assert "gave up while testing the action" in text
     assert emulator.stats()["api_writes"] == 2  # the create, and the rollback's delete
     assert list(api.list_actions()) == []
+    [record] = audit.read()
+    assert (record["operation"], record["outcome"], record["error"]) == (
+        "create",
+        "rolled_back",
+        "DeadlineExceededError",
+    )
+    assert record["test_status"] is None
 
 
 def test_a_create_that_hangs_past_its_deadline_is_adopted_by_the_rerun(start_plugin, api, emulator):
