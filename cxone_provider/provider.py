@@ -937,14 +937,7 @@ class DataActionProvider(ResourceProvider):
                         f"{existing.id}) and this deployment did not create it, so it is not "
                         f"adopted. {_import_advice(spec.name, _resource_name(props), existing.id)}"
                     )
-                    raise ConflictError(
-                        status=exc.status,
-                        code=exc.code,
-                        message=msg,
-                        request_id=exc.request_id,
-                        method=exc.method,
-                        path=exc.path,
-                    ) from None
+                    raise exc.reworded(msg) from None
                 if not created.replayed:
                     return created
                 try:
