@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.emulator_process import EmulatorProcess
+from emulator_process import EmulatorProcess
 
 StartEmulator = Callable[..., EmulatorProcess]
 

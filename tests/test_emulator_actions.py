@@ -7,8 +7,7 @@ import uuid
 
 import httpx
 import pytest
-
-from tests.emulator_process import API_ACTIONS, action_body
+from emulator_process import API_ACTIONS, action_body
 
 
 def action_url(action_id: str) -> str:

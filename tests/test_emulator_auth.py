@@ -8,8 +8,7 @@ import uuid
 
 import httpx
 import pytest
-
-from tests.emulator_process import API_ACTIONS, TOKEN_PATH, EmulatorProcess
+from emulator_process import API_ACTIONS, TOKEN_PATH, EmulatorProcess
 
 READ_ONLY = "DataActions.Read"
 

@@ -7,8 +7,7 @@ import time
 
 import httpx
 import pytest
-
-from tests.emulator_process import API_ACTIONS, TOKEN_PATH, action_body
+from emulator_process import API_ACTIONS, TOKEN_PATH, action_body
 
 ACTION_TEMPLATE = API_ACTIONS + "/{id}"
 

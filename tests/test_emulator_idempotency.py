@@ -7,8 +7,7 @@ import time
 
 import httpx
 import pytest
-
-from tests.emulator_process import API_ACTIONS, action_body
+from emulator_process import API_ACTIONS, action_body
 
 # Top-level code that keeps the V8 check busy for 0.5 s: the request stays in flight that long.
 

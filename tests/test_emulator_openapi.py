@@ -6,8 +6,7 @@ import subprocess
 import sys
 
 import httpx
-
-from tests.emulator_process import API_ACTIONS, TOKEN_PATH
+from emulator_process import API_ACTIONS, TOKEN_PATH
 
 CONTRACT_OPERATIONS = {
     (TOKEN_PATH, "post"),

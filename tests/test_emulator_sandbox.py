@@ -8,8 +8,7 @@ import uuid
 
 import httpx
 import pytest
-
-from tests.emulator_process import API_ACTIONS, action_body
+from emulator_process import API_ACTIONS, action_body
 
 
 @pytest.fixture

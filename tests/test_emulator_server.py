@@ -10,8 +10,7 @@ import sys
 
 import httpx
 import pytest
-
-from tests.emulator_process import API_ACTIONS, TOKEN_PATH, EmulatorProcess, action_body
+from emulator_process import API_ACTIONS, TOKEN_PATH, EmulatorProcess, action_body
 
 
 def plain(rich_text: str) -> str:
