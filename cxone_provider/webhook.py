@@ -28,6 +28,7 @@ from typing import Final, Literal
 from urllib.parse import urlsplit
 
 import httpx
+import stamina
 
 from cxone_provider.settings import WEBHOOK_SECRET_PREFIX
 
@@ -42,6 +43,18 @@ BREAKER_COOLDOWN_S: Final = 30.0
 _RETRYABLE: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 logger = logging.getLogger(__name__)
+
+
+class _UndeliveredError(Exception):
+    """One attempt that the receiver did not accept; `retryable` when another may succeed."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
+
+
+def _worth_retrying(error: Exception) -> bool:
+    return isinstance(error, _UndeliveredError) and error.retryable
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +101,12 @@ class WebhookSender:
         backoff: float = BACKOFF_S,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url
         self._secret = secret
         self._attempts = attempts
         self._backoff = backoff
         self._clock = clock
-        self._sleep = sleep
         self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
         self._lock = threading.Lock()
         self._failures_in_a_row = 0
@@ -131,35 +142,47 @@ class WebhookSender:
         return delivered
 
     def _deliver(self, event: WebhookEvent) -> bool:
+        """Attempts with exponential backoff (stamina), one message id for all of them."""
         message_id = f"msg_{uuid.uuid4().hex}"
         body = event.body()
-        reason = "not attempted"
-        for attempt in range(1, self._attempts + 1):
-            if attempt > 1:
-                self._sleep(self._backoff * 2 ** (attempt - 2))
-            try:
-                response = self._http.post(
-                    self.url, content=body, headers=self._headers(message_id, body)
-                )
-            except httpx.HTTPError as exc:
-                reason = f"no answer ({type(exc).__name__})"
-                continue
-            if response.is_success:
-                logger.debug("webhook %s for Data Action %r delivered", event.event, event.name)
-                return True
+        attempts = 0
+        try:
+            for attempt in stamina.retry_context(
+                on=_worth_retrying,
+                attempts=self._attempts,
+                timeout=None,
+                wait_initial=self._backoff,
+                wait_jitter=0.0,
+            ):
+                with attempt:
+                    attempts = attempt.num
+                    self._post(message_id, body)
+        except _UndeliveredError as exc:
+            logger.warning(
+                "Data Action %r: webhook event %s to %s was not delivered (%s, %d attempt(s)); "
+                "the deployment continues. Check the webhook receiver.",
+                event.name,
+                event.event,
+                redacted(self.url),
+                exc,
+                attempts,
+            )
+            return False
+        logger.debug("webhook %s for Data Action %r delivered", event.event, event.name)
+        return True
+
+    def _post(self, message_id: str, body: bytes) -> None:
+        """One signed attempt; raises _UndeliveredError unless the receiver answered 2xx."""
+        try:
+            response = self._http.post(
+                self.url, content=body, headers=self._headers(message_id, body)
+            )
+        except httpx.HTTPError as exc:
+            reason = f"no answer ({type(exc).__name__})"
+            raise _UndeliveredError(reason, retryable=True) from None
+        if not response.is_success:
             reason = f"answered HTTP {response.status_code}"
-            if response.status_code not in _RETRYABLE:
-                break
-        logger.warning(
-            "Data Action %r: webhook event %s to %s was not delivered (%s, %d attempt(s)); the "
-            "deployment continues. Check the webhook receiver.",
-            event.name,
-            event.event,
-            redacted(self.url),
-            reason,
-            attempt,
-        )
-        return False
+            raise _UndeliveredError(reason, retryable=response.status_code in _RETRYABLE)
 
     def _headers(self, message_id: str, body: bytes) -> dict[str, str]:
         timestamp = int(self._clock())
