@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from cxone_provider.demo import Deployed
     from cxone_provider.export import Export
     from cxone_provider.localrun import Outcome
+    from cxone_provider.models import Action
     from cxone_provider.preflight import Finding, GraphPicture, Report
     from cxone_provider.program import Declarations, StackConfig
 
@@ -178,17 +179,28 @@ def _read_tenant(
 ) -> tuple[str, dict[str, tuple[str, ...]]]:
     """The tenant's base URL and its actions (name to dependencies)."""
     with _client(stack) as client, output.progress() as progress:
-        task = progress.add_task(f"Reading the actions of {client.base_url}", total=None)
-        actions: dict[str, tuple[str, ...]] = {}
-        for action in client.list_actions():
-            actions[action.name] = tuple(action.dependencies)
-            progress.advance(task)
-        return client.base_url, actions
+        listed = _list_actions(client, progress)
+        return client.base_url, {action.name: tuple(action.dependencies) for action in listed}
+
+
+def _list_actions(client: CxoneClient, progress: Progress) -> list[Action]:
+    """Every action of the tenant, counted on the progress display as the pages come."""
+    task = progress.add_task(f"Reading the actions of {client.base_url}", total=None)
+    listed = []
+    for action in client.list_actions():
+        listed.append(action)
+        progress.advance(task)
+    return listed
+
+
+def _shown_path(path: Path, base: Path) -> str:
+    from cxone_provider.preflight import shown_path  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    return shown_path(path, base)
 
 
 def _program_line(declarations: Declarations, base: Path) -> Text:
-    main = declarations.project.main
-    where = str(main.relative_to(base)) if main.is_relative_to(base) else str(main)
+    where = _shown_path(declarations.project.main, base)
     count = len(declarations.actions)
     text = Text(declarations.project.name, style="bold")
     text.append(f": {count} action{'s' * (count != 1)} declared in {where}")
@@ -261,7 +273,7 @@ def _declarations_json(declarations: Declarations, base: Path) -> dict[str, Any]
     project = declarations.project
     return {
         "project": project.name,
-        "main": _relative(project.main, base),
+        "main": _shown_path(project.main, base),
         "stack": declarations.stack.name if declarations.stack.file is not None else None,
         "actions": [
             {
@@ -269,16 +281,14 @@ def _declarations_json(declarations: Declarations, base: Path) -> dict[str, Any]
                 "resource": action.resource,
                 "dependencies": action.declaration.dependencies,
                 "depends_on": list(action.declaration.depends_on),
-                "script_file": _relative(action.script_file, base) if action.script_file else None,
+                "script_file": _shown_path(action.script_file, base)
+                if action.script_file
+                else None,
                 "declared_by": action.declared_by,
             }
             for action in declarations.actions
         ],
     }
-
-
-def _relative(path: Path, base: Path) -> str:
-    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
 
 
 def _report_json(report: Report, base: Path, tenant_url: str | None) -> dict[str, Any]:
@@ -496,11 +506,7 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
             raise ConfigurationError(message)
         stack_config = load_stack_config(locate_project(program_dir), stack) if stack else None
         with _client(stack_config) as client, output.progress() as progress:
-            reading = progress.add_task(f"Reading the actions of {client.base_url}", total=None)
-            listed = []
-            for action in client.list_actions():
-                listed.append(action)
-                progress.advance(reading)
+            listed = _list_actions(client, progress)
             selected = export.select(listed, name_filter)
             writing = progress.add_task(f"Writing {out}", total=len(selected))
             written = export.write_program(
@@ -644,7 +650,7 @@ def _outcome_json(outcome: Outcome, base: Path) -> dict[str, Any]:
     return {
         "ok": outcome.verdict.passed,
         "action": local.name,
-        "script_file": _relative(local.script_file, base) if local.script_file else None,
+        "script_file": _shown_path(local.script_file, base) if local.script_file else None,
         "input": local.test_input,
         "input_source": local.input_source,
         "status": result.status,
@@ -667,7 +673,7 @@ def _print_outcome(output: _Output, outcome: Outcome) -> None:
     console = output.out
     subject = Text(local.name or "script", style="bold")
     if local.script_file is not None:
-        subject.append(f" ({_relative(local.script_file, output.base)})")
+        subject.append(f" ({_shown_path(local.script_file, output.base)})")
     source = {"given": "--input", "declared": "its test_input", "default": "the default input"}
     subject.append(f" with {source[local.input_source]}")
     console.print(subject)

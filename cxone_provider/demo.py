@@ -37,6 +37,7 @@ from pulumi.automation import (
     create_stack,
 )
 
+from cxone_provider.emulator.settings import DEMO_CLIENT
 from cxone_provider.errors import ConfigurationError
 from cxone_provider.program import Project
 from cxone_provider.provider import TYPE_TOKEN
@@ -54,8 +55,6 @@ __all__ = [
 
 DEFAULT_INSTALL_TIMEOUT_S: Final = 120.0
 STACK: Final = "local"
-EMULATOR_CLIENT_ID: Final = "demo"
-EMULATOR_CLIENT_SECRET: Final = "demo-secret"  # the emulator's built-in demo client
 _EMULATOR_START_TIMEOUT_S: Final = 30.0
 _EMULATOR_STOP_TIMEOUT_S: Final = 15.0
 _LISTENING: Final = re.compile(r"listening on (?P<url>http://\S+)")
@@ -255,8 +254,8 @@ def pulumi_up(
             stack.set_all_config(
                 {
                     "cxone:baseUrl": ConfigValue(base_url),
-                    "cxone:clientId": ConfigValue(EMULATOR_CLIENT_ID),
-                    "cxone:clientSecret": ConfigValue(EMULATOR_CLIENT_SECRET, secret=True),
+                    "cxone:clientId": ConfigValue(DEMO_CLIENT.client_id),
+                    "cxone:clientSecret": ConfigValue(DEMO_CLIENT.secret, secret=True),
                     "cxone:onTestFailure": ConfigValue("fail"),
                 }
             )

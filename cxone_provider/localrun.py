@@ -92,20 +92,12 @@ def for_action(
     """The run of a declared action: its script, its declared dependencies and its test."""
     dependencies = _declared_names(action)
     units, unresolved = _units(declarations, dependencies)
-    plan = TestPlan.of_properties(action.inputs)
+    source: InputSource
     if given_input is not None:
-        return LocalRun(
-            action.name,
-            _script(action),
-            action.script_file,
-            given_input,
-            "given",
-            dependencies,
-            units,
-            unresolved,
-            TestPlan(given_input, expects_output=False, expected_output=None, policy=None),
-        )
-    source: InputSource = "declared" if "test_input" in action.inputs else "default"
+        plan, source = _uncompared(given_input), "given"
+    else:
+        plan = TestPlan.of_properties(action.inputs)
+        source = "declared" if "test_input" in action.inputs else "default"
     return LocalRun(
         action.name,
         _script(action),
@@ -150,7 +142,7 @@ def for_script(
         callable_names,
         units,
         unresolved,
-        TestPlan(test_input, expects_output=False, expected_output=None, policy=None),
+        _uncompared(test_input),
     )
 
 
@@ -167,6 +159,11 @@ def run(local: LocalRun) -> Outcome:
         action_id=LOCAL_ACTION_ID,
     )
     return Outcome(local, judge(test_result, local.plan))
+
+
+def _uncompared(test_input: Any) -> TestPlan:
+    """A run on an input no expected_output was declared for: nothing to compare."""
+    return TestPlan(test_input, expects_output=False, expected_output=None, policy=None)
 
 
 def _script(action: DeclaredAction) -> str:

@@ -24,7 +24,16 @@ from cxone_provider.graph import ValidatedGraph, validate_graph
 from cxone_provider.program import Declarations, DeclaredAction, ProgramFailure
 from cxone_provider.provider import check_inputs
 
-__all__ = ["Edge", "Finding", "GraphPicture", "Node", "Report", "check_graph", "preflight"]
+__all__ = [
+    "Edge",
+    "Finding",
+    "GraphPicture",
+    "Node",
+    "Report",
+    "check_graph",
+    "preflight",
+    "shown_path",
+]
 
 FindingKind = Literal["action", "graph", "program"]
 NodeKind = Literal["declared", "tenant", "unknown"]
@@ -52,7 +61,7 @@ class Finding:
     def where(self, base: Path | None = None) -> str:
         """`file:line:column` when the problem is in a file, else the action's property."""
         if self.file is not None:
-            location = _shown_path(self.file, base)
+            location = shown_path(self.file, base)
             if self.line is not None:
                 location += f":{self.line}"
                 if self.column is not None:
@@ -68,13 +77,13 @@ class Finding:
             "action": self.action,
             "field": self.field,
             "message": self.message,
-            "file": _shown_path(self.file, base) if self.file is not None else None,
+            "file": shown_path(self.file, base) if self.file is not None else None,
             "line": self.line,
             "column": self.column,
         }
 
 
-def _shown_path(path: Path, base: Path | None) -> str:
+def shown_path(path: Path, base: Path | None) -> str:
     """A path relative to `base` (the working directory) when it is inside it."""
     if base is not None and path.is_relative_to(base):
         return str(path.relative_to(base))

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "FORMATS",
     "PNG_DPI",
     "png_figure",
     "render_dot",
@@ -37,7 +36,6 @@ __all__ = [
     "text_tree",
 ]
 
-FORMATS: Final = ("mermaid", "dot", "png", "text")
 PNG_DPI: Final = 120  # a multiple of 4: quarter inches are whole pixels
 ARROWS: Final = "an arrow points from an action to what it needs (calls, or depends_on)"
 
