@@ -1,8 +1,8 @@
 """The pre-flight check of a program's declarations: every problem at once, none checked twice.
 
 The rules are not here. Each action goes through the provider's own `check`
-(`provider.check_inputs`: names, sizes, V8's syntax check, test values), the same that
-`pulumi preview` runs; all actions together go through the graph validator
+(`provider.input_problems`, behind `check_inputs`: names, sizes, V8's syntax check, test
+values), the same that `pulumi preview` runs; all actions together go through the graph validator
 (`graph.validate_graph`: duplicates, unknown dependencies, cycles, contradictory
 `depends_on`), the same that `ActionCatalog.register` runs. This module collects their
 answers as `Finding`s that point where a person can look (a script's file, line and
@@ -13,7 +13,6 @@ unknown dependencies marked.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any, Final, Literal
 from cxone_provider.errors import DependencyCycleError, DependencyGraphError, Problem
 from cxone_provider.graph import ValidatedGraph, validate_graph
 from cxone_provider.program import Declarations, DeclaredAction, ProgramFailure
-from cxone_provider.provider import check_inputs
+from cxone_provider.provider import input_problems
 
 __all__ = [
     "Edge",
@@ -39,11 +38,6 @@ FindingKind = Literal["action", "graph", "program"]
 NodeKind = Literal["declared", "tenant", "unknown"]
 DEPENDENCY: Final = "dependency"
 DEPENDS_ON: Final = "depends_on"
-
-# How `check_inputs` words a script's syntax error: "line L, column C: message".
-_SCRIPT_LOCATION = re.compile(
-    r"^line (?P<line>\d+), column (?P<column>\d+): (?P<message>.*)$", re.DOTALL
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,31 +201,20 @@ def _program_finding(failure: ProgramFailure) -> Finding:
 
 
 def check_action(action: DeclaredAction) -> list[Finding]:
-    """The provider's check of one action's inputs, each failure placed where it is."""
-    findings = [
-        Finding("action", problem.message, action=action.name, field=problem.field)
-        for problem in action.problems
+    """The provider's check of one action's inputs; a script's problem points into its file."""
+    problems = [*action.problems, *input_problems(action.inputs)[1]]
+    return [
+        Finding(
+            "action",
+            problem.message,
+            action=action.name,
+            field=problem.field,
+            file=action.script_file if problem.field == "script" else None,
+            line=problem.line,
+            column=problem.column,
+        )
+        for problem in problems
     ]
-    _, failures = check_inputs(action.inputs)
-    findings += (_placed(action, failure.property, failure.reason) for failure in failures)
-    return findings
-
-
-def _placed(action: DeclaredAction, prop: str, reason: str) -> Finding:
-    if prop != "script":
-        return Finding("action", reason, action=action.name, field=prop)
-    located = _SCRIPT_LOCATION.match(reason)
-    if located is None:
-        return Finding("action", reason, action=action.name, field=prop, file=action.script_file)
-    return Finding(
-        "action",
-        located["message"],
-        action=action.name,
-        field=prop,
-        file=action.script_file,
-        line=int(located["line"]),
-        column=int(located["column"]),
-    )
 
 
 def check_graph(

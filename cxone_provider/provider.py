@@ -288,17 +288,16 @@ _PROPERTY_OF_FIELD: Final = {
 }
 
 
-def _failure(problem: Problem, unknown: set[str]) -> CheckFailure | None:
+def _on_property(problem: Problem, unknown: set[str]) -> Problem | None:
+    """A model's problem moved onto the input property at fault (None: that one is unknown)."""
     root, _, rest = problem.field.partition(".")
     prop = _PROPERTY_OF_FIELD.get(root, problem.field)
     if prop in unknown:
         return None
-    reason = problem.message
-    if problem.line is not None:
-        reason = f"line {problem.line}, column {problem.column}: {reason}"
-    elif prop == "dependencies" and rest.isdigit():
-        reason = f"dependencies[{rest}]: {reason}"
-    return CheckFailure(prop, reason)
+    message = problem.message
+    if problem.line is None and prop == "dependencies" and rest.isdigit():
+        message = f"dependencies[{rest}]: {message}"
+    return Problem(prop, message, problem.line, problem.column)
 
 
 def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
@@ -306,6 +305,22 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFai
 
     Values still unknown during a preview are skipped (checked again when they are known).
     Returns the inputs to record and one failure per problem, on the property at fault.
+    """
+    inputs, problems = input_problems(news)
+    return inputs, [CheckFailure(problem.field, _reason(problem)) for problem in problems]
+
+
+def _reason(problem: Problem) -> str:
+    """A CheckFailure's text: a script's line and column lead, as compilers put them."""
+    if problem.line is None:
+        return problem.message
+    return f"line {problem.line}, column {problem.column}: {problem.message}"
+
+
+def input_problems(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """`check_inputs` with each problem as a Problem: its property, and a script's line/column.
+
+    For tools that place a problem themselves (`cxone validate` points at the script's file).
     """
     unknown = {key for key, value in news.items() if contains_unknowns(value)}
     inputs = dict(news)
@@ -317,20 +332,20 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFai
     inputs.setdefault("trigger_type", DEFAULT_TRIGGER)
     inputs.setdefault("test_input", json_text(DEFAULT_TEST_INPUT))
 
-    failures = [
-        CheckFailure(key, f"unknown property {key!r}; a DataAction takes {', '.join(INPUTS)}")
+    problems = [
+        Problem(key, f"unknown property {key!r}; a DataAction takes {', '.join(INPUTS)}")
         for key in news
         if key not in INPUTS and key != PROVIDER_KEY
     ]
-    failures += [
-        CheckFailure(key, f"{key} is required") for key in ("name", "script") if key not in news
+    problems += [
+        Problem(key, f"{key} is required") for key in ("name", "script") if key not in news
     ]
-    failures += _content_failures(inputs, unknown)
-    failures += _test_failures(inputs, unknown)
-    return inputs, failures
+    problems += _content_problems(inputs, unknown)
+    problems += _test_problems(inputs, unknown)
+    return inputs, problems
 
 
-def _content_failures(inputs: Mapping[str, Any], unknown: set[str]) -> list[CheckFailure]:
+def _content_problems(inputs: Mapping[str, Any], unknown: set[str]) -> list[Problem]:
     body: dict[str, Any] = {}
     simple = {"name": "name", "description": "description", "enabled": "enabled"}
     for prop, field in simple.items():
@@ -344,24 +359,24 @@ def _content_failures(inputs: Mapping[str, Any], unknown: set[str]) -> list[Chec
     if isinstance(dependencies, list):
         body["dependencies"] = [d for d in dependencies if not contains_unknowns(d)]
     elif "dependencies" not in unknown:
-        return [CheckFailure("dependencies", "dependencies must be a list of action names")]
+        return [Problem("dependencies", "dependencies must be a list of action names")]
     try:
         validate_spec(body)
     except ActionValidationError as exc:
         skipped = unknown | {key for key in ("name", "script") if key not in inputs}
-        return [f for f in (_failure(p, skipped) for p in exc.problems) if f is not None]
+        return [f for f in (_on_property(p, skipped) for p in exc.problems) if f is not None]
     return []
 
 
-def _test_failures(inputs: Mapping[str, Any], unknown: set[str]) -> list[CheckFailure]:
-    failures = []
+def _test_problems(inputs: Mapping[str, Any], unknown: set[str]) -> list[Problem]:
+    problems = []
     for prop in _JSON_INPUTS:
         if prop not in inputs or prop in unknown:
             continue
         value = inputs[prop]
         if not isinstance(value, str):
-            failures.append(
-                CheckFailure(
+            problems.append(
+                Problem(
                     prop, f"{prop} must be JSON text on the wire; DataActionArgs encodes it for you"
                 )
             )
@@ -369,12 +384,12 @@ def _test_failures(inputs: Mapping[str, Any], unknown: set[str]) -> list[CheckFa
         try:
             json.loads(value, parse_constant=_reject_constant)
         except ValueError as exc:
-            failures.append(CheckFailure(prop, f"{prop} is not valid JSON: {exc}"))
+            problems.append(Problem(prop, f"{prop} is not valid JSON: {exc}"))
     policy = inputs.get("on_test_failure")
     policy_known = "on_test_failure" not in unknown
     if policy_known and policy is not None and policy not in TEST_FAILURE_POLICIES:
-        failures.append(
-            CheckFailure(
+        problems.append(
+            Problem(
                 "on_test_failure",
                 f"on_test_failure is {policy!r}: use 'fail' or 'warn' (or leave "
                 "it unset to use the stack's cxone:onTestFailure)",
@@ -382,8 +397,8 @@ def _test_failures(inputs: Mapping[str, Any], unknown: set[str]) -> list[CheckFa
         )
     origin = inputs.get(ORIGIN)
     if ORIGIN not in unknown and origin is not None and not isinstance(origin, Mapping):
-        failures.append(CheckFailure(ORIGIN, "origin is set by DataAction; do not set it"))
-    return failures
+        problems.append(Problem(ORIGIN, "origin is set by DataAction; do not set it"))
+    return problems
 
 
 def _reject_constant(constant: str) -> Any:
