@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -101,14 +102,21 @@ class Edge:
     target: str
     kinds: tuple[str, ...]
     in_cycle: bool = False
+    to_unknown: bool = False
+    """`target` is neither declared nor on the tenant."""
 
     @property
     def ordering_only(self) -> bool:
         """A hand-written depends_on, not a call."""
         return DEPENDENCY not in self.kinds
 
+    @property
+    def is_problem(self) -> bool:
+        """Drawn in red: part of a cycle, or needing a name that exists nowhere."""
+        return self.in_cycle or self.to_unknown
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True)
 class GraphPicture:
     """What `cxone graph` draws: every action and edge, with cycles and unknown names marked."""
 
@@ -120,7 +128,11 @@ class GraphPicture:
 
     def node(self, name: str) -> Node:
         """The node of that name."""
-        return next(node for node in self.nodes if node.name == name)
+        return self._by_name[name]
+
+    @cached_property
+    def _by_name(self) -> dict[str, Node]:
+        return {node.name: node for node in self.nodes}
 
     @property
     def unknown(self) -> tuple[str, ...]:
@@ -145,7 +157,7 @@ class GraphPicture:
                     "to": edge.target,
                     "kinds": list(edge.kinds),
                     "in_cycle": edge.in_cycle,
-                    "unknown": self.node(edge.target).kind == "unknown",
+                    "unknown": edge.to_unknown,
                 }
                 for edge in self.edges
             ],
@@ -259,7 +271,7 @@ def _picture(
     cycles: Sequence[Sequence[str]],
     validated: ValidatedGraph | None,
 ) -> GraphPicture:
-    declared = declarations.names()
+    declared = dict.fromkeys(declarations.names())  # ordered, and quick to look up
     kinds: dict[tuple[str, str], set[str]] = {}
     for action in declarations.actions:
         for kind, targets in (
@@ -272,21 +284,22 @@ def _picture(
         if name not in declared:
             for target in _names(dependencies):
                 kinds.setdefault((name, target), set()).add(DEPENDENCY)
-    known = [*declared, *(name for name in tenant if name not in declared)]
-    unknown = [target for _, target in kinds if target not in set(known)]
+    known = dict.fromkeys([*declared, *tenant])
+    unknown_names = dict.fromkeys(target for _, target in kinds if target not in known)
     cycle_edges = {edge for cycle in cycles for edge in itertools.pairwise(cycle)}
     cycle_nodes = {name for cycle in cycles for name in cycle}
     nodes = [
         Node(name, "declared" if name in declared else "tenant", name in cycle_nodes)
         for name in known
     ]
-    nodes += [Node(name, "unknown") for name in dict.fromkeys(unknown)]
+    nodes += [Node(name, "unknown") for name in unknown_names]
     edges = [
         Edge(
             source,
             target,
             tuple(k for k in (DEPENDENCY, DEPENDS_ON) if k in found),
-            (source, target) in cycle_edges,
+            in_cycle=(source, target) in cycle_edges,
+            to_unknown=target in unknown_names,
         )
         for (source, target), found in kinds.items()
     ]

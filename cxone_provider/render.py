@@ -60,7 +60,7 @@ _STYLES: Final = {
 
 
 def _style(node: Node) -> _Style:
-    return _STYLES["cycle"] if node.in_cycle else _STYLES[node.kind]
+    return _STYLES[_kind(node)]
 
 
 def _label(node: Node) -> str:
@@ -82,7 +82,7 @@ def render_mermaid(picture: GraphPicture) -> str:
     for index, edge in enumerate(picture.edges):
         arrow = "-. depends_on .->" if edge.ordering_only else "-->"
         lines.append(f"  {ids[edge.source]} {arrow} {ids[edge.target]}")
-        if edge.in_cycle or picture.node(edge.target).kind == "unknown":
+        if edge.is_problem:
             red_links.append(str(index))
     for kind, style in _STYLES.items():
         dash = ",stroke-dasharray:5 3" if style.dashed else ""
@@ -142,7 +142,7 @@ def render_dot(picture: GraphPicture) -> str:
         attributes = {}
         if edge.ordering_only:
             attributes |= {"style": "dashed", "label": '"depends_on"'}
-        if edge.in_cycle or picture.node(edge.target).kind == "unknown":
+        if edge.is_problem:
             attributes |= {"color": _dot_string(_RED), "penwidth": "2.5"}
         lines.append(
             f"  {_dot_string(edge.source)} -> {_dot_string(edge.target)}"
@@ -286,7 +286,7 @@ def png_figure(picture: GraphPicture, title: str) -> Figure:
     for edge in picture.edges:
         if edge.source == edge.target:
             continue
-        red = edge.in_cycle or picture.node(edge.target).kind == "unknown"
+        red = edge.is_problem
         backwards = positions[edge.target][0] <= positions[edge.source][0]
         axes.annotate(
             "",
