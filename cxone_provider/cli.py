@@ -1,10 +1,11 @@
 """The `cxone` command line: one entry point, one subcommand per job.
 
 Output is for people by default (colour where the terminal has it) and for machines with
-`--json`: one JSON object on stdout, `{"schema": 1, "command": ..., "ok": ..., ...}`, as the
-README documents. Exit codes: 0 ok, 1 problems found, 2 usage or connection error (click
-already ends usage errors with 2). Notes and progress go to stderr, so that stdout carries
-only the result (a drawing can be piped into a file).
+`--json`: one JSON object on stdout, `{"schema": 1, "command": ..., "ok": ..., ...}`, as
+docs/cli.md documents. Exit codes: 0 ok, 1 problems found, 2 usage or connection error (click
+already ends usage errors with 2), 130 interrupted. Notes and progress go to stderr, so that
+stdout carries only the result (a drawing can be piped into a file). Help is plain text
+(typer's rich help shows a type beside every flag and keeps the docstrings' line breaks).
 """
 
 from __future__ import annotations
