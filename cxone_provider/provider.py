@@ -776,8 +776,9 @@ class DataActionProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Create (or adopt our own earlier creation), test, report: all or nothing.
 
-        With `adopt`, an identical existing action is taken over instead of created; a failed
-        create deletes only what it made.
+        With `adopt`, an identical existing action is taken over instead of created and its
+        test only reported (nothing changed, so there is nothing to undo); a failed create
+        deletes only what it made.
         """
         spec = validate_spec(self._body(props), action=props.get("name"))
         plan = TestPlan.of_properties(props)
@@ -812,17 +813,18 @@ class DataActionProvider(ResourceProvider):
             "test_status": verdict.result.status,
             "test_passed": verdict.passed,
         }
-        if not verdict.passed and call.policy(plan) == "fail":
-            outcome = "kept" if taken_over else self._roll_back_create(call, action.id)
+        if not verdict.passed and call.policy(plan) == "fail" and not taken_over:
+            outcome = self._roll_back_create(call, action.id)
             call.notify("ACTION_TEST_FAILED", action.id, verdict, latency_ms)
             call.audit(operation, outcome, action.id, **audit)
             raise TestFailedError(spec.name, verdict.failure_status, verdict.reason)
         if not verdict.passed:
             logger.warning(
-                "Data Action %r: %s as %s although its test failed (on_test_failure=warn): %s",
+                "Data Action %r: %s as %s although its test failed (%s): %s",
                 spec.name,
                 "adopted" if taken_over else "created",
                 action.id,
+                "adopting changes nothing" if taken_over else "on_test_failure=warn",
                 verdict.reason,
             )
             call.notify("ACTION_TEST_FAILED", action.id, verdict, latency_ms)
