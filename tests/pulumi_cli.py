@@ -214,6 +214,12 @@ class PulumiProject:
             if resource["type"] == type_token
         }
 
+    def recorded_ids(self) -> dict[str, str]:
+        """The action ids the state records, by action name."""
+        return {
+            resource["outputs"]["name"]: resource["id"] for resource in self.resources().values()
+        }
+
     def urn(self, resource_name: str, stack: str, project: str = "cxone-actions") -> str:
         """The URN of a DataAction of this project."""
         return f"urn:pulumi:{stack}::{project}::{TYPE_TOKEN}::{resource_name}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from cli_projects import ACTIONS, REPO, STACKS, cxone, emulator_env
+from cli_projects import ACTIONS, REPO, STACKS, cxone, deploy_example, emulator_env
 from engine import ForwardingMocks, ProviderServer
 from stack_mocks import mocked_engine, run_stack_program
 
@@ -13,34 +13,12 @@ from cxone_provider.client import CxoneClient
 from cxone_provider.models import validate_spec
 from cxone_provider.preflight import preflight
 from cxone_provider.program import evaluate
-from cxone_provider.provider import check_inputs
 
 
 @pytest.fixture
 def api(emulator):
     with CxoneClient(emulator.base_url, emulator.client_id, emulator.client_secret) as client:
         yield client
-
-
-def deploy_example(api):
-    """The example stack's actions on the tenant, created dependencies first; name -> id."""
-    declarations = evaluate(REPO)
-    ids = {}
-    for name in preflight(declarations).picture.order:
-        inputs, failures = check_inputs(declarations.find(name).inputs)
-        assert failures == []
-        spec = validate_spec(
-            {
-                "name": name,
-                "description": inputs["description"],
-                "script": {"content": inputs["script"]},
-                "dependencies": inputs["dependencies"],
-                "enabled": inputs["enabled"],
-                "trigger": {"type": inputs["trigger_type"]},
-            }
-        )
-        ids[name] = api.create_action(spec, idempotency_key=str(uuid.uuid4())).action.id
-    return ids
 
 
 def graph_of(validated):

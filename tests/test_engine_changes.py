@@ -21,13 +21,6 @@ def tenant(emulator) -> dict[str, dict]:
     return {action["name"]: action for action in listed["entities"]}
 
 
-def recorded_ids(project) -> dict[str, str]:
-    """The ids the state records, by action name."""
-    return {
-        resource["outputs"]["name"]: resource["id"] for resource in project.resources().values()
-    }
-
-
 def test_an_edited_script_updates_in_place_with_the_next_version(deployed_project, emulator):
     """Same id, version 2, the new script on the tenant, one PUT; the rest untouched."""
     project = deployed_project
@@ -68,7 +61,7 @@ def test_renaming_an_action_that_others_call_keeps_the_callers(deployed_project,
     assert after["office_hours"]["id"] != before["business_hours"]["id"]
     assert after["route_decision"]["id"] == before["route_decision"]["id"]
     assert after["route_decision"]["dependencies"] == ["lead_score", "office_hours"]
-    assert recorded_ids(project) == {name: action["id"] for name, action in after.items()}
+    assert project.recorded_ids() == {name: action["id"] for name, action in after.items()}
     assert {output["test_status"] for output in project.outputs().values()} == {"SUCCESS"}
 
 
@@ -82,7 +75,7 @@ def test_a_removed_action_is_deleted_from_the_tenant(deployed_project, emulator)
 
     project.up()
     assert sorted(tenant(emulator)) == sorted(set(ACTIONS) - {"crm_match_key"})
-    assert sorted(recorded_ids(project)) == sorted(set(ACTIONS) - {"crm_match_key"})
+    assert sorted(project.recorded_ids()) == sorted(set(ACTIONS) - {"crm_match_key"})
 
 
 NEW_ACTION = """
@@ -109,12 +102,12 @@ def test_a_new_action_failing_its_test_leaves_nothing_and_the_fix_deploys(
     assert "OUTPUT_MISMATCH" in failed.output
     assert '"Hello, Dana"' in failed.output
     assert "greeting" not in tenant(emulator)
-    assert "greeting" not in recorded_ids(project)
+    assert "greeting" not in project.recorded_ids()
     project.run("preview", "--expect-no-changes", check=False)
 
     project.edit(PROGRAM, 'expected_output="Hello, Dana!"', 'expected_output="Hello, Dana"')
     project.up()
-    assert tenant(emulator)["greeting"]["id"] == recorded_ids(project)["greeting"]
+    assert tenant(emulator)["greeting"]["id"] == project.recorded_ids()["greeting"]
     project.run("preview", "--expect-no-changes")
 
 
@@ -128,7 +121,7 @@ def test_a_forced_replacement_deletes_first_and_records_the_new_action(
     project.up(how, project.urn("business_hours", "local"))
     after = tenant(emulator)
     assert after["business_hours"]["id"] != before["business_hours"]["id"]
-    assert recorded_ids(project) == {name: action["id"] for name, action in after.items()}
+    assert project.recorded_ids() == {name: action["id"] for name, action in after.items()}
     project.run("preview", "--expect-no-changes")
 
 
@@ -140,7 +133,7 @@ def test_replacing_an_action_replaces_the_actions_that_call_it(deployed_project,
     after = tenant(emulator)
     changed = {name for name in ACTIONS if after[name]["id"] != before[name]["id"]}
     assert changed == {"business_hours", "route_decision"}
-    assert recorded_ids(project) == {name: action["id"] for name, action in after.items()}
+    assert project.recorded_ids() == {name: action["id"] for name, action in after.items()}
     project.run("preview", "--expect-no-changes")
 
 
@@ -152,7 +145,7 @@ def test_a_tainted_action_is_replaced_by_the_next_up(deployed_project, emulator)
     project.up()
     after = tenant(emulator)
     assert after["normalize_phone"]["id"] != before["normalize_phone"]["id"]
-    assert recorded_ids(project) == {name: action["id"] for name, action in after.items()}
+    assert project.recorded_ids() == {name: action["id"] for name, action in after.items()}
 
 
 def test_replace_on_changes_is_honoured(deployed_project, emulator):
@@ -180,4 +173,4 @@ def test_replace_on_changes_is_honoured(deployed_project, emulator):
     after = tenant(emulator)
     assert after["business_hours"]["id"] != before["business_hours"]["id"]
     assert after["business_hours"]["version"] == 1
-    assert recorded_ids(project) == {name: action["id"] for name, action in after.items()}
+    assert project.recorded_ids() == {name: action["id"] for name, action in after.items()}
