@@ -7,6 +7,8 @@ one program, a renamed resource, the audit log's path.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from cli_projects import ACTIONS
@@ -100,7 +102,7 @@ def test_after_rotating_the_secret_refresh_and_destroy_need_run_program(start_em
 
 
 def test_two_stacks_of_one_program_keep_their_secrets_encrypted(start_emulator, tmp_path):
-    """Two emulators, two clients, --secret: neither secret in `stack export` or the backend."""
+    """Two emulators, two clients, --secret: no secret in `stack export`, the backend or home."""
     local = start_emulator("--client", "local-client:local-secret-5e1f")
     staging = start_emulator("--client", "staging-client:staging-secret-9c3a")
     project = PulumiProject.copy_of(REPO, tmp_path, pulumi=pulumi_cli())
@@ -123,7 +125,7 @@ def test_two_stacks_of_one_program_keep_their_secrets_encrypted(start_emulator, 
         project.run("stack", "select", stack)
         exported = json.dumps(project.export())
         assert all(secret not in exported for secret in secrets.values())
-    for path in project.backend.rglob("*"):
+    for path in [*project.backend.rglob("*"), *project.home.rglob("*")]:
         if path.is_file():
             text = path.read_bytes()
             assert all(secret.encode() not in text for secret in secrets.values()), path
@@ -195,3 +197,26 @@ def test_a_relative_audit_log_is_written_under_the_project_root(engine_project):
     lines = (project.root / "audit" / "cxone.jsonl").read_text().splitlines()
     assert len(lines) == len(ACTIONS)
     assert not (project.root / "stacks" / "audit").exists()
+
+
+def test_the_pipeline_recipe_deploys_with_the_secret_from_the_environment(engine_project, emulator):
+    """The README's pipeline steps: the secret only in CXONE_CLIENT_SECRET, never in config."""
+    project = engine_project
+    (project.root / "stacks" / "Pulumi.ci.yaml").write_text(
+        f"config:\n  cxone:baseUrl: {emulator.base_url}\n  cxone:clientId: {emulator.client_id}\n"
+    )
+    project.run("stack", "init", "ci")
+    project.extra_env = {"STACK": "ci", "CXONE_CLIENT_SECRET": emulator.client_secret}
+    validated = subprocess.run(
+        [sys.executable, "-m", "cxone_provider", "validate", "--stack", "ci"],
+        cwd=project.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    project.run("preview", "--stack", "ci", "--diff")
+    project.run("up", "--yes", "--stack", "ci")
+    assert sorted(tenant(emulator)) == sorted(ACTIONS)
+    assert emulator.client_secret not in json.dumps(project.export())
