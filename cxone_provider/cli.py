@@ -485,7 +485,8 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
     """Write a tenant's actions as a ready-to-run stack program that adopts them.
 
     One .js file per action and the declarations with their dependencies, each with
-    adopt=True, so the first `pulumi up` adopts the actions instead of creating them. Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
+    adopt=True, so the first `pulumi up` adopts the actions instead of creating them.
+    Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
     CXONE_CLIENT_SECRET.
     """
     from cxone_provider import export  # noqa: PLC0415 -- keeps `cxone emulator` fast
