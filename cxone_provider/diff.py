@@ -55,6 +55,7 @@ MARKDOWN_BUDGET: Final = 60_000
 """Characters of Markdown at most: a GitHub comment holds 65,536, and a bot adds its own."""
 MARKDOWN_DIFF_LINES: Final = 200
 """Lines of one diff shown in Markdown, so that one large change leaves room for the others."""
+_ROOM_FOR_THE_LAST_LINE: Final = 200
 _STACK_PREFIX: Final = "stack:"
 _URL_SCHEMES: Final = ("http://", "https://")
 _NO_FILE: Final = "/dev/null"
@@ -568,7 +569,7 @@ def _within_budget(parts: Sequence[str], *, rows: int) -> str:
     kept = [parts[0]]
     used = len(parts[0]) + 1
     for part in parts[1:]:
-        if used + len(part) + 1 > MARKDOWN_BUDGET:
+        if used + len(part) + 1 > MARKDOWN_BUDGET - _ROOM_FOR_THE_LAST_LINE:
             break
         kept.append(part)
         used += len(part) + 1
