@@ -45,6 +45,7 @@ from cxone_provider.errors import (
 from cxone_provider.graph import Declaration
 from cxone_provider.provider import INPUTS, ORIGIN, TYPE_TOKEN
 from cxone_provider.resource import DataActionArgs, registration
+from cxone_provider.settings import PROJECT_FILES
 
 __all__ = [
     "DEFAULT_STACK",
@@ -58,7 +59,6 @@ __all__ = [
     "locate_project",
 ]
 
-PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml")
 DEFAULT_STACK: Final = "validate"
 EVALUATION_TIMEOUT_S: Final = 300.0
 _UNKNOWN_MARKER: Final = "__cxone_unknown__"

@@ -26,6 +26,7 @@ import pulumi.dynamic
 
 from cxone_provider.errors import ActionValidationError, Problem
 from cxone_provider.provider import (
+    ADOPT,
     DEFAULT_TEST_INPUT,
     ORIGIN,
     OUTPUTS,
@@ -68,6 +69,10 @@ class DataActionArgs:
       (deep JSON equality); `JSON_NULL` to require null.
     - `on_test_failure`: "fail" (undo the change and fail) or "warn" (keep it, log a
       warning); None: the stack's `cxone:onTestFailure`, default "fail".
+    - `adopt`: when the tenant already has an action of this name, take it over instead of
+      failing with NAME_CONFLICT, provided it holds exactly the declared content (the way to
+      bring existing actions under Pulumi: the engine's `import_` cannot load a dynamic
+      provider). Harmless once adopted.
     """
 
     name: pulumi.Input[str]
@@ -79,6 +84,7 @@ class DataActionArgs:
     test_input: Any = field(default_factory=_default_test_input)
     expected_output: Any = None
     on_test_failure: pulumi.Input[str] | None = None
+    adopt: pulumi.Input[bool] = False
 
 
 def _plain_json(value: Any) -> Any:
@@ -143,6 +149,11 @@ class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"
     `test_status` (the sandbox's SUCCESS, FAILURE or TIMEOUT), `test_passed`, `test_output`
     (JSON text) and `latency_ms` (of the last create or update call). In the outputs,
     `test_input` and `expected_output` are JSON text.
+
+    Replacements delete first (`delete_before_replace=True` unless `opts` says otherwise):
+    names are unique per tenant, and the engine decides `pulumi up --replace`, taints and
+    `replace_with` without asking the provider. The actions that call a replaced one are
+    replaced with it when they name it through its `name` output (as ActionCatalog does).
     """
 
     name: pulumi.Output[str]
@@ -176,7 +187,14 @@ class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"
         # The SDK pickles the provider by patching `pickle.Pickler` for the duration of the
         # call; two threads doing it at once wrap the patch in itself (RecursionError).
         with _SERIALIZING_PROVIDER:
-            super().__init__(DataActionProvider(), resource_name, props, opts)
+            super().__init__(DataActionProvider(), resource_name, props, _deleting_first(opts))
+
+
+def _deleting_first(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """`opts` with delete_before_replace=True, unless they set it themselves."""
+    if opts is not None and opts.delete_before_replace is not None:
+        return opts
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True))
 
 
 def registration(
@@ -202,6 +220,7 @@ def registration(
         if expected is None
         else _json_input(expected, resource_name, "expected_output"),
         "on_test_failure": args.on_test_failure,
+        ADOPT: args.adopt if args.adopt is not False else None,
         ORIGIN: {"project": project, "stack": stack, "resource": resource_name},
     }
     props.update(dict.fromkeys(OUTPUTS))

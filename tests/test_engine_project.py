@@ -1,0 +1,59 @@
+"""The repository's own project under the real `pulumi` CLI, exactly as the README runs it.
+
+`Pulumi.yaml` at the top with `main: stacks/`, stack `local` from `stacks/Pulumi.local.yaml`
+(only the emulator's port differs), the program and the dynamic provider in the Python on PATH
+(an activated virtualenv). Each test starts from a fresh copy, a fresh file backend and a
+reset emulator.
+"""
+
+from __future__ import annotations
+
+import pytest
+from cli_projects import ACTIONS
+from pulumi_cli import REPO, PulumiProject, pulumi_cli
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture
+def project(tmp_path, emulator):
+    """A fresh copy of the repository's project whose `local` stack points at the emulator."""
+    copy = PulumiProject.copy_of(REPO, tmp_path, pulumi=pulumi_cli())
+    local = copy.root / "stacks" / "Pulumi.local.yaml"
+    local.write_text(
+        local.read_text().replace("http://127.0.0.1:8765", emulator.base_url), encoding="utf-8"
+    )
+    return copy
+
+
+def api_writes(emulator) -> int:
+    return int(emulator.stats()["api_writes"])
+
+
+def test_quickstart_previews_deploys_and_then_changes_nothing(project, emulator):
+    """Init, preview (7 creates, no API call), up, outputs, then a second up with no write."""
+    project.run("stack", "init", "local")
+
+    preview = project.run("preview", "--json")
+    steps = preview.json()["steps"]
+    creates = [step["urn"].rsplit("::", 1)[1] for step in steps if step["op"] == "create"]
+    assert sorted(creates) == sorted([*ACTIONS, "cxone-actions-local"])
+    assert emulator.stats()["requests_total"] == 0
+
+    project.up()
+    outputs = project.outputs()
+    assert sorted(outputs) == sorted(ACTIONS)
+    assert {output["test_status"] for output in outputs.values()} == {"SUCCESS"}
+    assert {output["version"] for output in outputs.values()} == {1}
+    with emulator.api() as api:
+        listed = api.get("/api/v2/dataactions/actions").json()["entities"]
+    assert {action["name"]: action["id"] for action in listed} == {
+        name: output["id"] for name, output in outputs.items()
+    }
+
+    writes = api_writes(emulator)
+    again = project.run("up", "--yes", "--json")
+    assert again.changes() == {"same": len(ACTIONS) + 1}
+    assert api_writes(emulator) == writes
+    project.run("preview", "--expect-no-changes")
+    assert api_writes(emulator) == writes
