@@ -28,7 +28,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from cxone_provider.errors import ConfigurationError
+from cxone_provider.errors import ConfigurationError, ProgramError
 from cxone_provider.models import Action
 from cxone_provider.program import Declarations
 from cxone_provider.provider import Content
@@ -42,9 +42,11 @@ __all__ = [
     "SideSpec",
     "Status",
     "compare",
+    "fields_diff",
     "parse_sides",
     "print_text",
     "program_side",
+    "script_diff",
     "tenant_side",
     "to_json",
     "to_markdown",
@@ -212,7 +214,9 @@ def program_side(declarations: Declarations, *, main: str) -> Side:
 
     `main` is the program's file as it is shown. A declaration whose name is not known before
     a deployment cannot be paired and is left out with a note, as is a repeated name (the
-    first declaration counts, as for `cxone test`).
+    first declaration counts, as for `cxone test`). A program that raised (other than its
+    catalog's own check, which comes after every declaration) declared only part of its
+    actions: ProgramError.
     """
     entries: dict[str, Entry] = {}
     notes: list[str] = []
@@ -241,10 +245,18 @@ def program_side(declarations: Declarations, *, main: str) -> Side:
             unknown=unknown,
         )
     failure = declarations.failure
+    if failure is not None and not failure.repeats_a_check:
+        where = ":".join(map(str, failure.location)) if failure.location else main
+        msg = (
+            f"the program raised {failure.exception} at {where}: {failure.message}; what it "
+            "declares is incomplete, so it is not compared: fix the program (`cxone validate` "
+            "shows every problem)"
+        )
+        raise ProgramError(msg)
     if failure is not None:
         notes.append(
-            f"the program raised {failure.exception}: {failure.message}; what it declared "
-            "before is compared (`cxone validate` shows every problem)"
+            f"the program's own check failed ({failure.exception}); its declarations are "
+            "compared as they are (`cxone validate` shows every problem)"
         )
     stack = declarations.stack.name if declarations.stack.file is not None else None
     label = f"program {main}" + (f" (stack {stack})" if stack is not None else "")

@@ -663,6 +663,42 @@ def test_values_known_only_after_a_deployment_are_not_compared(tmp_path, emulato
     assert "description" not in enrich["fields_diff"]
 
 
+def test_a_program_that_raises_is_an_error_not_a_drift(tmp_path, emulator):
+    """Half a program's declarations would show its tenant's actions as extra: exit 2 instead."""
+    program = write_program(
+        tmp_path / "broken",
+        "from cxone_provider.catalog import ActionCatalog\n"
+        "catalog = ActionCatalog()\n"
+        f"catalog.add('normalize', script={NORMALIZE!r})\n"
+        "raise RuntimeError('the settings service is down')\n",
+    )
+    seed(emulator)
+    ran = cxone("diff", program, emulator.base_url, "--json", env=emulator_env(emulator))
+    assert ran.exit_code == 2
+    assert ran.json["error"]["type"] == "ProgramError"
+    message = ran.json["error"]["message"]
+    assert "raised RuntimeError at " in message
+    assert "__main__.py:4: the settings service is down" in message
+
+
+def test_a_duplicate_name_is_compared_once_with_a_note(tmp_path, emulator):
+    """The catalog's own check fails on a duplicate: the first declaration is compared."""
+    program = write_program(
+        tmp_path / "twice",
+        "from cxone_provider.catalog import ActionCatalog\n"
+        "catalog = ActionCatalog()\n"
+        f"catalog.add('normalize', script={NORMALIZE!r}, description='Trims the value')\n"
+        "catalog.add('normalize', script='function main(c) { return 2; }')\n"
+        "catalog.register()\n",
+    )
+    put(emulator, "normalize", NORMALIZE, [], "Trims the value")
+    ran = cxone("diff", program, emulator.base_url, env=emulator_env(emulator))
+    assert ran.exit_code == 0, ran.stdout + ran.stderr
+    notes = " ".join(ran.stderr.split())
+    assert "'normalize' is declared more than once; the first declaration is compared" in notes
+    assert "the program's own check failed (DependencyGraphError)" in notes
+
+
 def test_an_export_folder_against_its_tenant(tmp_path, emulator):
     """Exported as is (a CRLF script included): no difference; then the tenant moves on."""
     seed(emulator)
