@@ -407,7 +407,9 @@ def test_tenant_without_credentials_says_what_to_set(tmp_path):
     assert "CXONE_CLIENT_SECRET" in ran.stderr
 
 
-@pytest.mark.parametrize("command", ["validate", "graph", "export", "test", "demo", "emulator"])
+@pytest.mark.parametrize(
+    "command", ["validate", "graph", "diff", "export", "test", "demo", "emulator"]
+)
 def test_the_help_of_each_subcommand_shows_an_example(command):
     """`cxone COMMAND --help`: exit 0 and at least one example of the command."""
     ran = cxone(command, "--help")
