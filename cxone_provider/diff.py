@@ -682,8 +682,13 @@ def print_text(comparison: Comparison, console: Console) -> None:
 
 def _print_diff(console: Console, text: str) -> None:
     if console.is_terminal:
-        console.print(
-            Syntax(text.rstrip("\n"), "diff", theme="ansi_dark", background_color="default")
+        syntax = Syntax(
+            text.rstrip("\n"),
+            "diff",
+            theme="ansi_dark",
+            background_color="default",
+            word_wrap=True,  # a long line is wrapped, never cut at the terminal's edge
         )
+        console.print(syntax)
     else:
         console.print(Text(text.rstrip("\n")), soft_wrap=True)

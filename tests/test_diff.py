@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 
 import pytest
 from cli_projects import cxone
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from cxone_provider import diff
 from cxone_provider.diff import ComparedField, Entry, Side, SideSpec, Status
@@ -222,3 +224,15 @@ def test_json_leaves_out_the_content_of_actions_that_are_the_same():
     assert (same["name"], same["status"], same["left"], same["right"]) == ("x", "same", None, None)
     assert changed["left"]["script"] == "b\n"
     assert changed["right"]["script"] == "c\n"
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_long_line_is_shown_whole_on_a_terminal_and_piped(terminal):
+    """Diff lines wider than the console wrap instead of losing their end."""
+    long_line = "const x = " + "1 + " * 30 + "END_OF_LINE;"
+    comparison = diff.compare(side_of(x="a\n"), side_of(x=long_line + "\n"))
+    out = io.StringIO()
+    diff.print_text(comparison, Console(file=out, width=40, force_terminal=terminal))
+    text = out.getvalue()
+    assert ("\x1b[" in text) is terminal
+    assert "END_OF_LINE;" in text
