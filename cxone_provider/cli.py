@@ -506,9 +506,8 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
 ) -> None:
     """Write a tenant's actions as a ready-to-run stack program that adopts them.
 
-    One .js file per action, the declarations with their dependencies, and each action's id
-    as the import_ option, so the first `pulumi up` adopts the actions instead of creating
-    them. Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
+    One .js file per action and the declarations with their dependencies, each with
+    adopt=True, so the first `pulumi up` adopts the actions instead of creating them. Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
     CXONE_CLIENT_SECRET.
     """
     from cxone_provider import export  # noqa: PLC0415 -- keeps `cxone emulator` fast
@@ -582,7 +581,7 @@ def _print_export(output: _Output, written: Export, listed: int, source: str) ->
     console.print(
         f"Next: cd {written.out} && python -m venv .venv && .venv/bin/pip install -r "
         "requirements.txt && pulumi stack init <stack> && pulumi config set ... && pulumi up "
-        "(adopts every action; then empty IMPORT_IDS in __main__.py)"
+        "(adopts every action, writing nothing to them)"
     )
 
 

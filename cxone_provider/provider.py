@@ -83,13 +83,11 @@ DEFAULT_TRIGGER: Final = "MANUAL"
 
 # Inputs that make up the action on the tenant, inputs that only steer its test, `adopt`
 # (whether a create may take over an existing, identical action) and the hidden input the
-# resource adds: {"project", "stack", "resource"} of the declaration, to which check adds
-# `"replacement": true` when the engine already holds the resource (a create then replaces it).
+# resource adds: {"project", "stack", "resource"} of the declaration.
 CONTENT_INPUTS: Final = ("name", "description", "script", "dependencies", "enabled", "trigger_type")
 TEST_INPUTS: Final = ("test_input", "expected_output", "on_test_failure")
 ADOPT: Final = "adopt"
 ORIGIN: Final = "origin"
-REPLACEMENT: Final = "replacement"
 INPUTS: Final = (*CONTENT_INPUTS, *TEST_INPUTS, ADOPT, ORIGIN)
 OUTPUTS: Final = (
     "action_id",
@@ -269,9 +267,9 @@ def idempotency_key(spec: ActionSpec, props: Mapping[str, Any], *salt: str) -> s
     The same declaration with the same content gives the same key in every process, so a
     rerun after a crash gets the first run's answer replayed instead of a duplicate. The
     origin (project, stack, resource name) keeps two declarations of identical content from
-    sharing a key; its `replacement` mark keeps the create of a replacement from being
-    answered with the creation of the very action it replaces; `salt` derives the next key
-    when a replayed answer is stale.
+    sharing a key, and `salt` derives the next key when a replayed answer is stale. A
+    replacement's create repeats the key of the action it replaces, so replacements delete
+    first (DataAction insists): the replayed id is then gone and a new key is derived.
     """
     canonical = json.dumps(
         {"body": spec.to_api(), "origin": dict(_origin(props)), "salt": list(salt)},
@@ -766,16 +764,9 @@ class DataActionProvider(ResourceProvider):
         except ConfigurationError as exc:
             self._settings_error = str(exc)
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate the declaration offline: one CheckFailure per problem, on its property.
-
-        Old inputs mean the engine already holds this resource: any create of it from these
-        inputs is a replacement (`pulumi up --replace` skips diff), which `origin` records.
-        """
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate the declaration offline: one CheckFailure per problem, on its property."""
         inputs, failures = check_inputs(news)
-        origin = inputs.get(ORIGIN)
-        if olds and isinstance(origin, Mapping):
-            inputs[ORIGIN] = {**origin, REPLACEMENT: True}
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -785,8 +776,9 @@ class DataActionProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Create (or adopt our own earlier creation), test, report: all or nothing.
 
-        With `adopt`, an identical existing action is taken over instead of created; a failed
-        create deletes only what it made.
+        With `adopt`, an identical existing action is taken over instead of created and its
+        test only reported (nothing changed, so there is nothing to undo); a failed create
+        deletes only what it made.
         """
         spec = validate_spec(self._body(props), action=props.get("name"))
         plan = TestPlan.of_properties(props)
@@ -821,17 +813,18 @@ class DataActionProvider(ResourceProvider):
             "test_status": verdict.result.status,
             "test_passed": verdict.passed,
         }
-        if not verdict.passed and call.policy(plan) == "fail":
-            outcome = "kept" if taken_over else self._roll_back_create(call, action.id)
+        if not verdict.passed and call.policy(plan) == "fail" and not taken_over:
+            outcome = self._roll_back_create(call, action.id)
             call.notify("ACTION_TEST_FAILED", action.id, verdict, latency_ms)
             call.audit(operation, outcome, action.id, **audit)
             raise TestFailedError(spec.name, verdict.failure_status, verdict.reason)
         if not verdict.passed:
             logger.warning(
-                "Data Action %r: %s as %s although its test failed (on_test_failure=warn): %s",
+                "Data Action %r: %s as %s although its test failed (%s): %s",
                 spec.name,
                 "adopted" if taken_over else "created",
                 action.id,
+                "adopting changes nothing" if taken_over else "on_test_failure=warn",
                 verdict.reason,
             )
             call.notify("ACTION_TEST_FAILED", action.id, verdict, latency_ms)

@@ -24,7 +24,7 @@ from typing import Any, Final, Self
 import pulumi
 import pulumi.dynamic
 
-from cxone_provider.errors import ActionValidationError, Problem
+from cxone_provider.errors import ActionValidationError, ConfigurationError, Problem
 from cxone_provider.provider import (
     ADOPT,
     DEFAULT_TEST_INPUT,
@@ -150,10 +150,13 @@ class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"
     (JSON text) and `latency_ms` (of the last create or update call). In the outputs,
     `test_input` and `expected_output` are JSON text.
 
-    Replacements delete first (`delete_before_replace=True` unless `opts` says otherwise):
-    names are unique per tenant, and the engine decides `pulumi up --replace`, taints and
-    `replace_with` without asking the provider. The actions that call a replaced one are
-    replaced with it when they name it through its `name` output (as ActionCatalog does).
+    Replacements always delete first (`delete_before_replace=True`; False is refused): names
+    are unique per tenant, and the engine decides `pulumi up --replace`, taints and
+    `replace_with` without asking the provider, so a create-first replacement could only
+    fail or, through the idempotency key, take over the very action it replaces. The actions
+    that call a replaced one are replaced with it when they name it through its `name` output
+    (as ActionCatalog does). Renaming the resource together with the action (as ActionCatalog
+    does) is no replacement: the new action is created before the old one is deleted.
     """
 
     name: pulumi.Output[str]
@@ -187,13 +190,24 @@ class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"
         # The SDK pickles the provider by patching `pickle.Pickler` for the duration of the
         # call; two threads doing it at once wrap the patch in itself (RecursionError).
         with _SERIALIZING_PROVIDER:
-            super().__init__(DataActionProvider(), resource_name, props, _deleting_first(opts))
+            super().__init__(
+                DataActionProvider(), resource_name, props, _deleting_first(resource_name, opts)
+            )
 
 
-def _deleting_first(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
-    """`opts` with delete_before_replace=True, unless they set it themselves."""
-    if opts is not None and opts.delete_before_replace is not None:
-        return opts
+def _deleting_first(
+    resource_name: str, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """`opts` with delete_before_replace=True; refuses False (see DataAction)."""
+    if opts is not None and opts.delete_before_replace is False:
+        msg = (
+            f"DataAction {resource_name!r}: delete_before_replace=False cannot work: action "
+            "names are unique per tenant, so a replacement must delete the old action first. "
+            "Remove the option. To rename an action without recreating the actions that call "
+            "it, rename its Pulumi resource too: the new one is created before the old one is "
+            "deleted."
+        )
+        raise ConfigurationError(msg)
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True))
 
 

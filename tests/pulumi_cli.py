@@ -218,6 +218,16 @@ class PulumiProject:
         """The URN of a DataAction of this project."""
         return f"urn:pulumi:{stack}::{project}::{TYPE_TOKEN}::{resource_name}"
 
+    def edit(self, relative: str, old: str, new: str, *, count: int = 1) -> None:
+        """Replace `old` by `new` in a file of the project, as a person edits it."""
+        path = self.root / relative
+        text = path.read_text(encoding="utf-8")
+        found = text.count(old)
+        if found != count:
+            msg = f"{relative}: expected {count} occurrence(s) of {old!r}, found {found}"
+            raise AssertionError(msg)
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
     def set_config(self, values: Mapping[str, str], *, secret: bool = False) -> None:
         """`pulumi config set [--secret] KEY VALUE` for each value."""
         for key, value in values.items():

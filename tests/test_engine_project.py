@@ -10,28 +10,17 @@ from __future__ import annotations
 
 import pytest
 from cli_projects import ACTIONS
-from pulumi_cli import REPO, PulumiProject, pulumi_cli
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def project(tmp_path, emulator):
-    """A fresh copy of the repository's project whose `local` stack points at the emulator."""
-    copy = PulumiProject.copy_of(REPO, tmp_path, pulumi=pulumi_cli())
-    local = copy.root / "stacks" / "Pulumi.local.yaml"
-    local.write_text(
-        local.read_text().replace("http://127.0.0.1:8765", emulator.base_url), encoding="utf-8"
-    )
-    return copy
 
 
 def api_writes(emulator) -> int:
     return int(emulator.stats()["api_writes"])
 
 
-def test_quickstart_previews_deploys_and_then_changes_nothing(project, emulator):
+def test_quickstart_previews_deploys_and_then_changes_nothing(engine_project, emulator):
     """Init, preview (7 creates, no API call), up, outputs, then a second up with no write."""
+    project = engine_project
     project.run("stack", "init", "local")
 
     preview = project.run("preview", "--json")

@@ -337,17 +337,6 @@ def test_unknown_dependencies_replace_the_action_deleting_first(server):
     assert response.deleteBeforeReplace is True
 
 
-def test_a_resource_the_engine_already_holds_is_checked_as_a_replacement(server):
-    """Old inputs mark origin as a replacement, so its create gets a key of its own."""
-    fresh = server.check("lead-score", declared()).inputs
-    assert "replacement" not in fresh["origin"]
-    again = server.check("lead-score", declared(), fresh).inputs
-    assert again["origin"]["replacement"] is True
-    assert server.diff("lead-score", "a-1", recorded(server), again).changes == (
-        provider_pb2.DiffResponse.DIFF_NONE
-    )
-
-
 def test_a_test_input_that_is_not_json_fails_at_declaration():
     """A set is no JSON value: DataActionArgs refuses it when the resource is declared."""
     with pytest.raises(ActionValidationError) as caught:

@@ -441,14 +441,17 @@ def test_adopt_creates_an_action_that_does_not_exist(plugin, api):
     assert [a.id for a in api.list_actions()] == [created.id]
 
 
-def test_an_adopted_action_that_fails_its_test_stays_on_the_tenant(plugin, api, audit):
-    """The create fails (policy fail), but what it adopted was not its own: nothing deleted."""
+def test_an_adopted_action_failing_its_test_is_adopted_with_the_verdict(plugin, api, audit):
+    """Adopting changes nothing, so a failed test is reported (test_passed false), not undone."""
     existing = console_action(api)
     news = declare(plugin, description="Scores a lead", adopt=True, expected_output={"no": 1})
-    text = failure_text(plugin.create, "lead-score", news)
-    assert "OUTPUT_MISMATCH" in text
+    adopted = plugin.create("lead-score", news)
+    assert adopted.id == existing.id
+    assert adopted.outputs["test_passed"] is False
     assert [a.id for a in api.list_actions()] == [existing.id]
-    assert [(r["operation"], r["outcome"]) for r in audit.read()] == [("adopt", "kept")]
+    assert [(r["operation"], r["outcome"], r["test_passed"]) for r in audit.read()] == [
+        ("adopt", "adopted", False)
+    ]
 
 
 # --- update ---
