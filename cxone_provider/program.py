@@ -31,7 +31,7 @@ from typing import Any, Final, Literal
 
 import pulumi
 import yaml
-from pulumi.output import UNKNOWN
+from pulumi.output import UNKNOWN, Unknown
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from cxone_provider.catalog import collecting_catalogs
@@ -488,8 +488,11 @@ def _action(
 
 
 def _plain(value: Any) -> Any:
-    """A JSON value for an input: Outputs (unknown before a deployment) become the marker."""
-    if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
+    """A JSON value for an input: Outputs and unknown values become the marker.
+
+    The mocks resolve an output that is not known before a deployment to `Unknown`.
+    """
+    if isinstance(value, pulumi.Output | Unknown) or inspect.isawaitable(value):
         return {_UNKNOWN_MARKER: True}
     if isinstance(value, Mapping):
         return {str(key): _plain(item) for key, item in value.items()}
