@@ -248,6 +248,22 @@ def kill_group(process: subprocess.Popen[str], sig: int = signal.SIGKILL) -> str
     return output
 
 
+def processes_in(folder: Path) -> dict[int, str]:
+    """The processes whose working folder is in `folder`: pid -> command line."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cwd = (proc / "cwd").resolve(strict=True)
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except (OSError, RuntimeError):
+            continue
+        if cwd.is_relative_to(folder.resolve()):
+            found[int(proc.name)] = command
+    return found
+
+
 def wait_for(predicate: Any, *, timeout_s: float, what: str) -> None:
     """Poll `predicate()` until it holds."""
     deadline = time.monotonic() + timeout_s

@@ -8,13 +8,14 @@ through their idempotency keys: no duplicate and no orphan.
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
 from cli_projects import ACTIONS
 from conftest import local_stack_on
 from emulator_process import API_ACTIONS
-from pulumi_cli import REPO, PulumiProject, kill_group, pulumi_cli, wait_for
+from pulumi_cli import REPO, PulumiProject, kill_group, processes_in, pulumi_cli, wait_for
 
 pytestmark = pytest.mark.engine
 
@@ -35,6 +36,20 @@ def test_an_up_killed_mid_apply_converges_on_the_next_up(start_emulator, tmp_pat
     running = project.start("up", "--yes", "--skip-preview", "--parallel", "2")
     wait_for(lambda: emulator.stats()["api_writes"] >= 3, timeout_s=60, what="three creates")
     kill_group(running, signal.SIGKILL)
+    # Our language host and the program it ran notice the engine is gone and end; the SDK's
+    # dynamic-provider server waits forever (no health check), so it is ended here.
+    wait_for(
+        lambda: (
+            not any(
+                "language_host.py" in command or "run_program.py" in command
+                for command in processes_in(project.root).values()
+            )
+        ),
+        timeout_s=15,
+        what="the language host to end with its engine",
+    )
+    for pid in processes_in(project.root):
+        os.kill(pid, signal.SIGKILL)
     made = tenant_names(emulator)
     assert 3 <= len(made) < len(ACTIONS)
 

@@ -24,6 +24,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -94,6 +96,14 @@ class PythonLanguageHost(LanguageRuntimeServicer):  # type: ignore[misc]
 
     def __init__(self, engine_address: str) -> None:
         self._engine_address = engine_address
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    def stop_programs(self) -> None:
+        """End the programs still running (the engine is gone)."""
+        with self._lock:
+            for program in self._running:
+                program.kill()
 
     def Handshake(self, request: Any, context: Any) -> Any:  # noqa: N802 -- gRPC method name
         """Nothing to negotiate: the program's folders come with each request."""
@@ -132,19 +142,25 @@ class PythonLanguageHost(LanguageRuntimeServicer):  # type: ignore[misc]
             "config": dict(request.config),
             "config_secret_keys": list(request.configSecretKeys),
         }
-        completed = subprocess.run(  # noqa: S603 -- the interpreter Pulumi.yaml names
+        program = subprocess.Popen(  # noqa: S603 -- the interpreter Pulumi.yaml names
             [python, "-u", str(RUNNER)],
-            input=json.dumps(run).encode(),
+            stdin=subprocess.PIPE,
             cwd=request.pwd,
             env=venv_environment(request.info),
-            check=False,
         )
-        if completed.returncode == 0:
+        with self._lock:
+            self._running.add(program)
+        try:
+            program.communicate(json.dumps(run).encode())
+        finally:
+            with self._lock:
+                self._running.discard(program)
+        if program.returncode == 0:
             return language_pb2.RunResponse()
-        if completed.returncode == BAIL_EXIT_CODE:
+        if program.returncode == BAIL_EXIT_CODE:
             return language_pb2.RunResponse(bail=True)
         return language_pb2.RunResponse(
-            error=f"the Python program exited with code {completed.returncode} ({python})"
+            error=f"the Python program exited with code {program.returncode} ({python})"
         )
 
     def InstallDependencies(self, request: Any, context: Any) -> Iterator[Any]:  # noqa: N802
@@ -209,16 +225,27 @@ class PythonLanguageHost(LanguageRuntimeServicer):  # type: ignore[misc]
         return empty_pb2.Empty()
 
 
+def watch_engine(host: PythonLanguageHost, server: grpc.Server) -> None:
+    """Stop when the engine that started us is gone (killed, not ended with SIGINT)."""
+    engine = os.getppid()
+    while os.getppid() == engine:
+        time.sleep(1)
+    host.stop_programs()
+    server.stop(grace=None)
+
+
 def main() -> None:
-    """Serve on a free loopback port, announced on stdout, until the engine kills us."""
+    """Serve on a free loopback port, announced on stdout, until the engine ends us."""
     engine_address = sys.argv[-1] if len(sys.argv) > 1 else ""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    add_LanguageRuntimeServicer_to_server(PythonLanguageHost(engine_address), server)
+    host = PythonLanguageHost(engine_address)
+    add_LanguageRuntimeServicer_to_server(host, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)  # noqa: T201 -- the engine reads the port from stdout
     # The engine ends its plugins with SIGINT: stop serving, without a traceback.
     signal.signal(signal.SIGINT, lambda _signum, _frame: server.stop(grace=None))
+    threading.Thread(target=watch_engine, args=(host, server), daemon=True).start()
     server.wait_for_termination()
 
 
