@@ -4,10 +4,10 @@ The program written is the shape of the example stack: `Pulumi.yaml`, `requireme
 (cxone-provider from where the running one came from), a `README.md` saying how to set it
 up, `__main__.py` declaring every action on an `ActionCatalog` (description, dependencies,
 enabled, trigger exactly as on the tenant), and one `actions/<name>.js` per action holding
-its script byte for byte. Each declaration carries the action's id as the `import_` resource
-option, so the first `pulumi up` adopts the existing actions instead of creating new ones
-(and fails, changing nothing, if a declaration differs from the tenant). Dependencies on
-actions left out by a name filter are declared as unmanaged tenant actions.
+its script byte for byte. Each declaration says `adopt=True`, so the first `pulumi up` takes
+over the existing actions instead of creating new ones, without writing to them (and fails
+for any declaration that differs from the tenant). Dependencies on actions left out by a name
+filter are declared as unmanaged tenant actions.
 """
 
 from __future__ import annotations
@@ -215,8 +215,8 @@ def _readme(project: str, source: str, count: int, requirement: Requirement) -> 
     return f"""# {project}
 
 {count} Data Actions exported from {source} by `cxone export`, as a Pulumi stack program
-that adopts them: `__main__.py` declares each action as it is on the tenant, with its id
-in `IMPORT_IDS`, and `actions/` holds the scripts byte for byte.
+that adopts them: `__main__.py` declares each action as it is on the tenant, with
+`adopt=True`, and `actions/` holds the scripts byte for byte.
 
 ## Set up
 
@@ -238,9 +238,9 @@ pulumi config set --secret cxone:clientSecret
 pulumi up
 ```
 
-The first `pulumi up` imports every action (`= import` in the plan) and fails, changing
-nothing, if a declaration differs from the tenant. Once adopted, empty `IMPORT_IDS` in
-`__main__.py`. `cxone validate` checks the program without deploying it.
+The first `pulumi up` takes over every action instead of creating it (nothing is written
+to them) and fails for any declaration that differs from the tenant. Edit them afterwards
+like any other. `cxone validate` checks the program without deploying it.
 """
 
 
@@ -256,11 +256,9 @@ def _program(
     lines = [
         f'"""Data Actions exported from {source} by `cxone export` ({len(actions)} actions).',
         "",
-        "The first `pulumi up` adopts them: each declaration carries its action's id",
-        "(IMPORT_IDS) as the `import_` option, so Pulumi imports the existing action instead of",
-        "creating it, and fails without changing anything if a declaration differs from the",
-        "tenant. Once they are adopted, empty IMPORT_IDS: a declaration you rename later must",
-        "not import the old action.",
+        "The first `pulumi up` adopts them: each declaration says `adopt=True`, so the existing",
+        "action is taken over instead of created (nothing is written to it), and the up fails",
+        "for any declaration that differs from the tenant. Edit them afterwards like any other.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -273,15 +271,6 @@ def _program(
         "",
         "HERE = Path(__file__).resolve().parent",
         f"ACTIONS = Path({_text(ACTIONS_DIR)})",
-        "",
-        "IMPORT_IDS: dict[str, str] = {",
-        *(f"    {_text(action.name)}: {_text(action.id)}," for action in actions),
-        "}",
-        "",
-        "",
-        "def adopt(name: str) -> pulumi.ResourceOptions:",
-        '    """Adopt the existing action: its id as import_ (none once IMPORT_IDS is empty)."""',
-        "    return pulumi.ResourceOptions(import_=IMPORT_IDS.get(name))",
         "",
     ]
     if exact:
@@ -343,5 +332,5 @@ def _declaration(action: Action, file: str) -> list[str]:
         lines.append("        enabled=False,")
     if action.trigger.type != "MANUAL":
         lines.append(f"        trigger_type={_text(action.trigger.type)},")
-    lines += [f"        opts=adopt({_text(action.name)}),", "    )"]
+    lines += ["        adopt=True,", "    )"]
     return lines

@@ -197,7 +197,7 @@ def preflight(
     `tenant_actions` (name to dependencies) are the actions read from the tenant; declared
     actions may depend on them, and cycles through them are found (see `check_graph`).
     """
-    findings = check_settings(declarations.stack, environ or {})
+    findings = check_settings(declarations.stack, environ or {}, declarations.project.root)
     findings += [finding for action in declarations.actions for finding in check_action(action)]
     graph_findings, picture = check_graph(declarations, tenant_actions=tenant_actions)
     findings += graph_findings
@@ -232,8 +232,11 @@ def _program_finding(failure: ProgramFailure) -> Finding:
     )
 
 
-def check_settings(stack: StackConfig, environ: Mapping[str, str]) -> list[Finding]:
-    """The provider's settings problems that can be found offline, at their line in the file."""
+def check_settings(stack: StackConfig, environ: Mapping[str, str], root: Path) -> list[Finding]:
+    """The provider's settings problems that can be found offline, at their line in the file.
+
+    `root` is the project's root, where the provider resolves relative paths from.
+    """
     return [
         Finding(
             "config",
@@ -242,7 +245,7 @@ def check_settings(stack: StackConfig, environ: Mapping[str, str]) -> list[Findi
             file=stack.file if problem.key in stack.lines else None,
             line=stack.lines.get(problem.key),
         )
-        for problem in setting_problems(stack.values, environ, keys=stack.keys)
+        for problem in setting_problems(stack.values, environ, root=root, keys=stack.keys)
     ]
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from cxone_provider.errors import ConfigurationError
 
 NAMESPACE: Final = "cxone"
+PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml")
 TestFailurePolicy = Literal["fail", "warn"]
 TEST_FAILURE_POLICIES: Final[tuple[TestFailurePolicy, ...]] = ("fail", "warn")
 DEFAULT_OPERATION_TIMEOUT_S: Final = 300.0
@@ -93,7 +94,7 @@ AUDIT_LOG = Setting(
     "auditLog",
     "CXONE_AUDIT_LOG",
     secret=False,
-    meaning="path of the JSON-lines audit log (optional)",
+    meaning="path of the JSON-lines audit log, relative to the project's root (optional)",
     example="audit/cxone.jsonl",
 )
 ON_TEST_FAILURE = Setting(
@@ -186,33 +187,53 @@ class _Value:
     source: str
 
 
+def project_root(start: Path) -> Path:
+    """The folder of the Pulumi.yaml at or above `start` (else `start` itself).
+
+    The engine starts the provider in the program's folder (`main`), the program runs there
+    too, but people write relative paths from the project's root.
+    """
+    for folder in (start, *start.parents):
+        if any((folder / name).is_file() for name in PROJECT_FILES):
+            return folder
+    return start
+
+
 def load_settings(
     config: Callable[[str], Any] | Mapping[str, Any],
     environ: Mapping[str, str],
     *,
+    root: Path | None = None,
     context: SettingsContext = PULUMI,
 ) -> ProviderSettings:
     """Read every setting (config key first, then its environment variable) or raise one error.
 
     `config` looks up fully namespaced keys (`"cxone:baseUrl"`), as `pulumi.dynamic.Config.get`
-    does. The ConfigurationError lists every missing or malformed setting, named by where
-    its value came from, with the fixes for that `context`; it never repeats a secret's value.
+    does; relative paths are resolved against `root` (default: the project's root above the
+    working folder). The ConfigurationError lists every missing or malformed setting, named
+    by where its value came from, with the fixes for that `context`; it never repeats a
+    secret's value.
     """
-    settings, problems = _read(config, environ)
+    settings, problems = _read(config, environ, root or project_root(Path.cwd()))
     if settings is None:
         raise ConfigurationError(_describe(problems, context))
     return settings
 
 
 def setting_problems(
-    config: Mapping[str, Any], environ: Mapping[str, str], *, keys: Iterable[str] = ()
+    config: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    root: Path,
+    keys: Iterable[str] = (),
 ) -> list[SettingProblem]:
     """What is wrong with the values given, checked offline; missing connection settings aside.
 
-    `keys` are every key of the stack's config (encrypted ones included): a key in the
-    `cxone:` namespace that is no setting is a problem, with the closest setting named.
+    `root` is the project's root (relative paths start there). `keys` are every key of the
+    stack's config (encrypted ones included): a key in the `cxone:` namespace that is no
+    setting is a problem, with the closest setting named.
     """
-    _, problems = _read(config, environ)
+    _, problems = _read(config, environ, root)
     found = [problem for problem in problems if problem.missing is None]
     known = {setting.config_key.lower(): setting.config_key for setting in SETTINGS}
     for key in dict.fromkeys(keys):
@@ -230,7 +251,7 @@ def setting_problems(
 
 
 def _read(
-    config: Callable[[str], Any] | Mapping[str, Any], environ: Mapping[str, str]
+    config: Callable[[str], Any] | Mapping[str, Any], environ: Mapping[str, str], root: Path
 ) -> tuple[ProviderSettings | None, list[SettingProblem]]:
     lookup = config.get if isinstance(config, Mapping) else config
 
@@ -265,7 +286,7 @@ def _read(
                 )
             )
     webhook = _webhook(read(WEBHOOK_URL), read(WEBHOOK_SECRET), problems)
-    audit_log = _audit_log(read(AUDIT_LOG), problems)
+    audit_log = _audit_log(read(AUDIT_LOG), root or project_root(Path.cwd()), problems)
     policy = _policy(read(ON_TEST_FAILURE), problems)
     timeout = _timeout(read(OPERATION_TIMEOUT), problems)
     if problems or base_url is None or client_id is None or client_secret is None:
@@ -345,10 +366,10 @@ def _valid_webhook_secret(secret: str) -> bool:
     return MIN_WEBHOOK_KEY_BYTES <= len(key) <= MAX_WEBHOOK_KEY_BYTES
 
 
-def _audit_log(path: _Value | None, problems: list[SettingProblem]) -> Path | None:
+def _audit_log(path: _Value | None, root: Path, problems: list[SettingProblem]) -> Path | None:
     if path is None:
         return None
-    log = Path(path.text).expanduser()
+    log = root / Path(path.text).expanduser()
     if not log.parent.is_dir():
         problems.append(
             SettingProblem(
