@@ -724,16 +724,13 @@ class DiffFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-_DIFF_EXAMPLE: Final = """[bold]Examples[/bold]
+_DIFF_EXAMPLE: Final = """Examples:
 
+\b
   cxone diff --stack prod                  # drift: the program against prod's tenant
-
-  cxone diff --stack staging --stack prod  # before a promotion: staging's tenant, then prod's
-
-  cxone diff --stack staging --stack prod --format markdown > diff.md    # a PR comment
-
-  cxone diff adopted --stack prod --ignore description   # a cxone export folder, then prod
-
+  cxone diff --stack staging --stack prod  # a promotion: staging's tenant, then prod's
+  cxone diff --stack staging --stack prod --format markdown > diff.md   # a PR comment
+  cxone diff adopted --stack prod --ignore description   # an export folder, then prod
   cxone diff https://acme-dev.api.nicecxone.com stack:prod --only 'crm_*' --json
 """
 _COMPARED_FIELDS: Final = "script, dependencies, description, enabled, trigger_type, type"
@@ -756,6 +753,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         typer.Option(
             "--stack",
             "-s",
+            metavar="NAME",
             help="A side: the tenant of the stack's Pulumi.NAME.yaml (repeatable; these sides "
             "come after the SIDE arguments).",
             show_default=False,
@@ -766,6 +764,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         typer.Option(
             "--program",
             "-p",
+            metavar="DIR",
             help="The project whose stack files --stack reads, and the program compared when "
             "only one side is given.",
         ),
@@ -774,6 +773,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         list[str] | None,
         typer.Option(
             "--ignore",
+            metavar="FIELD",
             help=f"A field not to compare (repeatable): {_COMPARED_FIELDS}.",
             show_default=False,
         ),
@@ -782,6 +782,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         list[str] | None,
         typer.Option(
             "--only",
+            metavar="NAMES",
             help="Compare only these actions: names or shell patterns such as 'crm_*' "
             "(repeatable, or comma-separated).",
             show_default=False,
@@ -789,13 +790,19 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
     ] = None,
     diff_format: Annotated[
         DiffFormat,
-        typer.Option("--format", "-f", help="text for a terminal, markdown for a PR comment."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            case_sensitive=False,
+            help="text for a terminal, markdown for a PR comment.",
+        ),
     ] = DiffFormat.TEXT,
     as_json: JsonOption = False,
 ) -> None:
     """Compare two sets of Data Actions and show what differs: drift, and what a promotion does.
 
-    [bold]Sides[/bold]: cxone diff [LEFT] [RIGHT] [--stack NAME]... takes the SIDE arguments,
+    Sides: cxone diff [LEFT] [RIGHT] [--stack NAME]... takes the SIDE arguments,
     then each --stack, in that order, as LEFT and RIGHT. A lone side is RIGHT, and LEFT is
     the --program: `cxone diff --stack prod` compares the program with prod's tenant, `cxone
     diff --stack staging --stack prod` compares two tenants. A side is:
@@ -814,7 +821,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
     what the API stores, normalized as `pulumi preview` normalizes it (dependencies as a
     set: a different order is shown, but is no difference).
 
-    [bold]Exit codes[/bold]: 0 no difference, 1 differences, 2 error.
+    Exit codes: 0 no difference, 1 differences, 2 error.
     """
     from cxone_provider import diff  # noqa: PLC0415 -- keeps `cxone emulator` fast
 

@@ -355,7 +355,9 @@ def test_invalid_json_in_an_input_file_blames_the_file(tmp_path):
 # 15 -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["validate", "graph", "export", "test", "demo", "emulator"])
+@pytest.mark.parametrize(
+    "command", ["validate", "graph", "diff", "export", "test", "demo", "emulator"]
+)
 def test_help_shows_no_type_names(command):
     """No `--json <bool>` or `--client <list[str]>`: flags stand alone, values have a metavar."""
     ran = cxone(command, "--help")
