@@ -1,10 +1,11 @@
 """The `cxone` command line: one entry point, one subcommand per job.
 
 Output is for people by default (colour where the terminal has it) and for machines with
-`--json`: one JSON object on stdout, `{"schema": 1, "command": ..., "ok": ..., ...}`, as the
-README documents. Exit codes: 0 ok, 1 problems found, 2 usage or connection error (click
-already ends usage errors with 2). Notes and progress go to stderr, so that stdout carries
-only the result (a drawing can be piped into a file).
+`--json`: one JSON object on stdout, `{"schema": 1, "command": ..., "ok": ..., ...}`, as
+docs/cli.md documents. Exit codes: 0 ok, 1 problems found, 2 usage or connection error (click
+already ends usage errors with 2), 130 interrupted. Notes and progress go to stderr, so that
+stdout carries only the result (a drawing can be piped into a file). Help is plain text
+(typer's rich help shows a type beside every flag and keeps the docstrings' line breaks).
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import difflib
 import json
 import logging
 import os
+import signal
+import sys
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
@@ -26,7 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from cxone_provider.errors import ConfigurationError, CxoneError
+from cxone_provider.errors import ConfigurationError, CxoneError, ProgramError
 
 if TYPE_CHECKING:
     from cxone_provider.client import CxoneClient
@@ -42,21 +47,43 @@ SCHEMA: Final = 1
 EXIT_OK: Final = 0
 EXIT_PROBLEMS: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+"""What shells report for a process ended by SIGINT (Ctrl-C)."""
 CLI_MAX_ATTEMPTS: Final = 3
 """API attempts per call: a command line should fail fast when the tenant is unreachable."""
 
 app = typer.Typer(
     name="cxone",
-    help="Infrastructure as code for NICE CXone Data Actions.",
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"cxone {metadata.version('cxone-provider')}")
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
-def cxone() -> None:
-    """Keep `cxone` a group of subcommands (typer runs a lone command as the whole app)."""
+def cxone(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            metavar="",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the version of cxone-provider and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Infrastructure as code for NICE CXone Data Actions.
+
+    Commands that need no Pulumi CLI: emulator, validate, graph, test, export. The demo
+    deploys the example stack with `pulumi up`. Documentation: README.md and docs/.
+    """
 
 
 # --- shared options and output -------------------------------------------------------------
@@ -64,31 +91,40 @@ def cxone() -> None:
 ProgramArgument = Annotated[
     Path,
     typer.Argument(
+        metavar="PROGRAM_DIR",
         help="The Pulumi project folder (with Pulumi.yaml) or its program folder (__main__.py).",
         show_default="the current folder",
     ),
 ]
-StackOption = Annotated[
-    str | None,
-    typer.Option(
+
+
+def _stack_option(what: str) -> Any:
+    """The --stack option; `what` says what else its config is for in this command."""
+    return typer.Option(
         "--stack",
         "-s",
-        help="Stack whose config (Pulumi.<stack>.yaml) the program sees; its cxone:* settings "
-        "also connect --tenant.",
+        metavar="STACK",
+        help=f"Stack whose config file (Pulumi.<stack>.yaml) the program sees{what}.",
         show_default=False,
-    ),
-]
+    )
+
+
+StackOption = Annotated[str | None, _stack_option("; its cxone:* settings also connect --tenant")]
+ProgramStackOption = Annotated[str | None, _stack_option("")]
+
 TenantOption = Annotated[
     bool,
     typer.Option(
         "--tenant",
+        metavar="",
         help="Also read the tenant's (or emulator's) actions, for dependencies on actions the "
         "program does not manage. Connection: the stack's cxone:baseUrl/site, clientId and "
         "clientSecret, else CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET.",
     ),
 ]
 JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object (schema in the README).")
+    bool,
+    typer.Option("--json", metavar="", help="Print one JSON object (schema in docs/cli.md)."),
 ]
 
 
@@ -151,15 +187,19 @@ def _evaluate(output: _Output, program_dir: Path, stack: str | None) -> Declarat
         return evaluate(program_dir, stack)
 
 
-def _client(stack: StackConfig | None, base_url: str | None = None) -> CxoneClient:
+def _client(stack: StackConfig | None, command: str, base_url: str | None = None) -> CxoneClient:
     """A client of the tenant, connected from the stack's config, else the environment.
 
     A stack with a config file takes its secret from `CXONE_CLIENT_SECRET_<STACK>` when that
     is set, so one command can reach two tenants. `base_url` (a tenant given by its URL)
-    replaces the stack's connection: credentials then come from the environment.
+    replaces the stack's connection: credentials then come from the environment. `command`
+    is what a person runs, for the fixes a configuration error gives.
     """
     from cxone_provider.client import CxoneClient  # noqa: PLC0415 -- keeps `cxone emulator` fast
-    from cxone_provider.settings import load_settings  # noqa: PLC0415 -- idem
+    from cxone_provider.settings import (  # noqa: PLC0415 -- idem
+        SettingsContext,
+        load_settings,
+    )
 
     config = {"cxone:baseUrl": base_url} if base_url is not None else stack.values if stack else {}
     named = stack.name if stack is not None and stack.file is not None else None
@@ -167,8 +207,9 @@ def _client(stack: StackConfig | None, base_url: str | None = None) -> CxoneClie
     environ = dict(os.environ)
     if secret_variable is not None and secret_variable in environ:
         environ["CXONE_CLIENT_SECRET"] = environ[secret_variable]
+    context = SettingsContext(command, stack.file if stack is not None else None)
     try:
-        settings = load_settings(config, environ)
+        settings = load_settings(config, environ, context=context)
     except ConfigurationError as exc:
         message = f"reading the tenant needs its connection. {exc}"
         if secret_variable is not None:
@@ -200,7 +241,10 @@ def _read_tenant(
     output: _Output, stack: StackConfig | None
 ) -> tuple[str, dict[str, tuple[str, ...]]]:
     """The tenant's base URL and its actions (name to dependencies)."""
-    with _client(stack) as client, output.progress() as progress:
+    with (
+        _client(stack, f"cxone {output.command} --tenant") as client,
+        output.progress() as progress,
+    ):
         listed = _list_actions(client, progress)
         return client.base_url, {action.name: tuple(action.dependencies) for action in listed}
 
@@ -243,20 +287,26 @@ def _finding_line(finding: Finding, base: Path) -> Text:
     return text.append(f": {finding.message}")
 
 
-def _picture_title(declarations: Declarations) -> str:
-    count = len(declarations.names())
-    return f"{declarations.project.name}: {count} action{'s' * (count != 1)}"
+def _picture_title(declarations: Declarations, picture: GraphPicture) -> str:
+    """The project and what the picture shows: every box is counted once, by kind."""
+    kinds = Counter(node.kind for node in picture.nodes)
+    count = kinds["declared"]
+    parts = [f"{count} action{'s' * (count != 1)}"]
+    if kinds["tenant"]:
+        parts.append(f"{kinds['tenant']} on the tenant only")
+    if kinds["unknown"]:
+        parts.append(f"{kinds['unknown']} unknown")
+    return f"{declarations.project.name}: {', '.join(parts)}"
 
 
 # --- validate ------------------------------------------------------------------------------
 
-_VALIDATE_EXAMPLE: Final = """[bold]Examples[/bold]
+_VALIDATE_EXAMPLE: Final = """Examples:
 
-  cxone validate                          # the project in the current folder
-
-  cxone validate stacks --stack dev       # with the dev stack's config
-
-  cxone validate --tenant --json          # also resolve unmanaged actions on the tenant
+\b
+  cxone validate                      # the project in the current folder
+  cxone validate stacks --stack dev   # with the dev stack's config
+  cxone validate --tenant --json      # also resolve unmanaged actions on the tenant
 """
 
 
@@ -283,7 +333,7 @@ def validate_command(
         declarations = _evaluate(output, program_dir, stack)
         if tenant:
             tenant_url, tenant_actions = _read_tenant(output, declarations.stack)
-        report = preflight(declarations, tenant_actions=tenant_actions)
+        report = preflight(declarations, tenant_actions=tenant_actions, environ=os.environ)
     if as_json:
         output.emit(_report_json(report, output.base, tenant_url))
     else:
@@ -355,12 +405,11 @@ class GraphFormat(StrEnum):
     TEXT = "text"
 
 
-_GRAPH_EXAMPLE: Final = """[bold]Examples[/bold]
+_GRAPH_EXAMPLE: Final = """Examples:
 
-  cxone graph > graph.mmd                          # Mermaid, for a pull-request comment
-
-  cxone graph stacks --format dot --out graph.dot  # then: dot -Tsvg graph.dot -o graph.svg
-
+\b
+  cxone graph > graph.mmd                          # Mermaid, for a pull request
+  cxone graph stacks --format dot --out graph.dot  # then: dot -Tsvg graph.dot
   cxone graph --format png --out graph.png --tenant
 """
 
@@ -370,11 +419,23 @@ def graph_command(  # noqa: PLR0917 -- typer maps parameters to arguments and op
     program_dir: ProgramArgument = Path(),
     graph_format: Annotated[
         GraphFormat,
-        typer.Option("--format", "-f", help="mermaid, dot, png (needs --out) or text (a tree)."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            case_sensitive=False,
+            help="mermaid, dot, png (needs --out) or text (a tree).",
+        ),
     ] = GraphFormat.MERMAID,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="File to write; default: stdout.", show_default=False),
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="File to write; default: stdout.",
+            show_default=False,
+        ),
     ] = None,
     stack: StackOption = None,
     tenant: TenantOption = False,
@@ -384,9 +445,13 @@ def graph_command(  # noqa: PLR0917 -- typer maps parameters to arguments and op
 
     An arrow points from an action to what it needs. Cycles and unknown dependencies are
     drawn in red; actions only on the tenant in grey. Exit code 1 when the graph has a
-    problem (the drawing is still made).
+    problem (the drawing is still made) or when the program raised (then nothing is drawn:
+    its declarations are incomplete).
     """
-    from cxone_provider.preflight import check_graph  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.preflight import (  # noqa: PLC0415 -- keeps `cxone emulator` fast
+        check_graph,
+        with_program_failure,
+    )
 
     output = _Output("graph", as_json=as_json)
     if graph_format is GraphFormat.PNG and out is None:
@@ -398,17 +463,20 @@ def graph_command(  # noqa: PLR0917 -- typer maps parameters to arguments and op
         tenant_actions = None
         if tenant:
             tenant_url, tenant_actions = _read_tenant(output, declarations.stack)
-        findings, picture = check_graph(declarations, tenant_actions=tenant_actions)
-        title = _picture_title(declarations)
-        drawing = _drawing(graph_format, picture, title)
-        if out is not None:
-            _write(out, drawing)
+        graph_findings, picture = check_graph(declarations, tenant_actions=tenant_actions)
+        findings = with_program_failure(declarations, graph_findings)
+        title = _picture_title(declarations, picture)
+        drawing = None
+        if declarations.failure is None or declarations.failure.repeats_a_check:
+            drawing = _drawing(graph_format, picture, title)
+            if out is not None:
+                _write(out, drawing)
     if as_json:
         output.emit(
             {
                 "ok": not findings,
                 "format": graph_format.value,
-                "out": str(out) if out is not None else None,
+                "out": str(out) if out is not None and drawing is not None else None,
                 "content": drawing if out is None and isinstance(drawing, str) else None,
                 "program": _declarations_json(declarations, output.base),
                 "tenant": None if tenant_url is None else {"base_url": tenant_url},
@@ -417,7 +485,13 @@ def graph_command(  # noqa: PLR0917 -- typer maps parameters to arguments and op
             }
         )
     else:
-        _print_drawing(output, picture, title, drawing, (graph_format, out))
+        if drawing is None:
+            output.err.print(
+                Text("✘ Nothing drawn: ", style="bold red")
+                + Text("the program raised before declaring everything; fix it and run again.")
+            )
+        else:
+            _print_drawing(output, picture, title, drawing, (graph_format, out))
         for finding in findings:
             output.err.print(_finding_line(finding, output.base))
     raise typer.Exit(EXIT_PROBLEMS if findings else EXIT_OK)
@@ -467,40 +541,65 @@ def _print_drawing(
 
 # --- export --------------------------------------------------------------------------------
 
-_EXPORT_EXAMPLE: Final = """[bold]Examples[/bold]
+_EXPORT_EXAMPLE: Final = """Examples:
 
-  export CXONE_BASE_URL=https://acme.api.nicecxone.com CXONE_CLIENT_ID=... CXONE_CLIENT_SECRET=...
-
-  cxone export --out adopted                          # every action of the tenant
-
-  cxone export --out crm --name-filter '^crm_'        # only the names that match
-
-  cxone export --out adopted --stack dev              # connect with the dev stack's config
+\b
+  export CXONE_BASE_URL=https://acme.api.nicecxone.com CXONE_CLIENT_ID=...
+  export CXONE_CLIENT_SECRET=...
+  cxone export --out adopted                    # every action of the tenant
+  cxone export --out crm --name-filter '^crm_'  # only the names that match
+  cxone export --out adopted --stack dev        # connect with the dev stack's config
 """
 
 
 @app.command("export", epilog=_EXPORT_EXAMPLE)
 def export_command(  # noqa: PLR0917 -- typer maps parameters to options
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the program into.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Folder to write the program into.")
+    ],
     name_filter: Annotated[
         str | None,
         typer.Option(
             "--name-filter",
+            metavar="REGEX",
             help="Only actions whose name matches this regular expression (searched).",
             show_default=False,
         ),
     ] = None,
     project_name: Annotated[
         str | None,
-        typer.Option("--project-name", help="The exported project's name.", show_default=False),
+        typer.Option(
+            "--project-name",
+            metavar="NAME",
+            help="The exported project's name; default: the --out folder's name.",
+            show_default=False,
+        ),
     ] = None,
-    stack: StackOption = None,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack",
+            "-s",
+            metavar="STACK",
+            help="Stack whose config file (Pulumi.<stack>.yaml, in the --program project) "
+            "connects to the tenant; default: the environment variables.",
+            show_default=False,
+        ),
+    ] = None,
     program_dir: Annotated[
         Path,
-        typer.Option("--program", help="Project whose --stack config connects to the tenant."),
+        typer.Option(
+            "--program",
+            metavar="DIR",
+            help="Project whose --stack config connects to the tenant.",
+            show_default="the current folder",
+        ),
     ] = Path(),
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite the files of an earlier export in --out.")
+        bool,
+        typer.Option(
+            "--force", metavar="", help="Overwrite the files of an earlier export in --out."
+        ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -527,9 +626,11 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
             )
             raise ConfigurationError(message)
         stack_config = load_stack_config(locate_project(program_dir), stack) if stack else None
-        with _client(stack_config) as client, output.progress() as progress:
+        with _client(stack_config, "cxone export") as client, output.progress() as progress:
             listed = _list_actions(client, progress)
             selected = export.select(listed, name_filter)
+            if not selected:
+                _nothing_to_export(output, listed, name_filter, client.base_url)
             writing = progress.add_task(f"Writing {out}", total=len(selected))
             written = export.write_program(
                 selected,
@@ -555,10 +656,42 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
                     for a in written.actions
                 ],
                 "unmanaged": list(written.unmanaged),
+                "requirement": written.requirement.line,
             }
         )
         return
     _print_export(output, written, len(listed), client.base_url)
+
+
+_LISTED_NAMES: Final = 20
+
+
+def _nothing_to_export(
+    output: _Output, listed: list[Action], name_filter: str | None, source: str
+) -> NoReturn:
+    """Exit 1 without writing anything: an empty program adopts nothing."""
+    if not listed:
+        message = f"the tenant at {source} has no actions: nothing to export"
+    else:
+        names = [action.name for action in listed]
+        shown = ", ".join(names[:_LISTED_NAMES]) + (", …" if len(names) > _LISTED_NAMES else "")
+        message = (
+            f"--name-filter {name_filter!r} matches none of the {len(names)} actions of "
+            f"{source} ({shown}); the filter is a regular expression searched in each name, "
+            "e.g. '^crm_'. Nothing was written"
+        )
+    if output.as_json:
+        output.emit(
+            {
+                "ok": False,
+                "source": source,
+                "tenant_actions": len(listed),
+                "error": {"type": "NothingToExport", "message": message},
+            }
+        )
+    else:
+        output.err.print(Text("✘ ", style="bold red") + Text(message))
+    raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _project_name(out: Path) -> str:
@@ -577,13 +710,8 @@ def _print_export(output: _Output, written: Export, listed: int, source: str) ->
         console.print(
             f"  left unmanaged (dependencies not exported): {', '.join(written.unmanaged)}"
         )
-    if count == 0:
-        output.note("no action matched: the program declares nothing")
-    console.print(
-        f"Next: cd {written.out} && python -m venv .venv && .venv/bin/pip install -r "
-        "requirements.txt && pulumi stack init <stack> && pulumi config set ... && pulumi up "
-        "(adopts every action, writing nothing to them)"
-    )
+    console.print(f"  requirements.txt installs cxone-provider from {written.requirement.origin}")
+    console.print(f"Next: see {written.out / 'README.md'} (set up, then `pulumi up` adopts them)")
 
 
 # --- diff ----------------------------------------------------------------------------------
@@ -596,16 +724,13 @@ class DiffFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-_DIFF_EXAMPLE: Final = """[bold]Examples[/bold]
+_DIFF_EXAMPLE: Final = """Examples:
 
+\b
   cxone diff --stack prod                  # drift: the program against prod's tenant
-
-  cxone diff --stack staging --stack prod  # before a promotion: staging's tenant, then prod's
-
-  cxone diff --stack staging --stack prod --format markdown > diff.md    # a PR comment
-
-  cxone diff adopted --stack prod --ignore description   # a cxone export folder, then prod
-
+  cxone diff --stack staging --stack prod  # a promotion: staging's tenant, then prod's
+  cxone diff --stack staging --stack prod --format markdown > diff.md   # a PR comment
+  cxone diff adopted --stack prod --ignore description   # an export folder, then prod
   cxone diff https://acme-dev.api.nicecxone.com stack:prod --only 'crm_*' --json
 """
 _COMPARED_FIELDS: Final = "script, dependencies, description, enabled, trigger_type, type"
@@ -628,6 +753,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         typer.Option(
             "--stack",
             "-s",
+            metavar="NAME",
             help="A side: the tenant of the stack's Pulumi.NAME.yaml (repeatable; these sides "
             "come after the SIDE arguments).",
             show_default=False,
@@ -638,6 +764,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         typer.Option(
             "--program",
             "-p",
+            metavar="DIR",
             help="The project whose stack files --stack reads, and the program compared when "
             "only one side is given.",
         ),
@@ -646,6 +773,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         list[str] | None,
         typer.Option(
             "--ignore",
+            metavar="FIELD",
             help=f"A field not to compare (repeatable): {_COMPARED_FIELDS}.",
             show_default=False,
         ),
@@ -654,6 +782,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         list[str] | None,
         typer.Option(
             "--only",
+            metavar="NAMES",
             help="Compare only these actions: names or shell patterns such as 'crm_*' "
             "(repeatable, or comma-separated).",
             show_default=False,
@@ -661,13 +790,19 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
     ] = None,
     diff_format: Annotated[
         DiffFormat,
-        typer.Option("--format", "-f", help="text for a terminal, markdown for a PR comment."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            case_sensitive=False,
+            help="text for a terminal, markdown for a PR comment.",
+        ),
     ] = DiffFormat.TEXT,
     as_json: JsonOption = False,
 ) -> None:
     """Compare two sets of Data Actions and show what differs: drift, and what a promotion does.
 
-    [bold]Sides[/bold]: cxone diff [LEFT] [RIGHT] [--stack NAME]... takes the SIDE arguments,
+    Sides: cxone diff [LEFT] [RIGHT] [--stack NAME]... takes the SIDE arguments,
     then each --stack, in that order, as LEFT and RIGHT. A lone side is RIGHT, and LEFT is
     the --program: `cxone diff --stack prod` compares the program with prod's tenant, `cxone
     diff --stack staging --stack prod` compares two tenants. A side is:
@@ -686,7 +821,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
     what the API stores, normalized as `pulumi preview` normalizes it (dependencies as a
     set: a different order is shown, but is no difference).
 
-    [bold]Exit codes[/bold]: 0 no difference, 1 differences, 2 error.
+    Exit codes: 0 no difference, 1 differences, 2 error.
     """
     from cxone_provider import diff  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
@@ -769,19 +904,11 @@ def _side_client(spec: SideSpec, program_dir: Path) -> CxoneClient | None:
     from cxone_provider.program import load_stack_config, locate_project  # noqa: PLC0415 -- idem
 
     if spec.kind == "url":
-        return _client(None, base_url=spec.value)
+        return _client(None, "cxone diff", base_url=spec.value)
     if spec.kind == "program":
         return None
-    project = locate_project(program_dir)
-    config = load_stack_config(project, spec.value)
-    if config.file is None:
-        known = ", ".join(project.stacks()) or "none"
-        message = (
-            f"no Pulumi.{spec.value}.yaml in {str(project.config_dir)!r} (stacks with a config "
-            f"file: {known}); name another stack, or give the tenant's URL instead"
-        )
-        raise ConfigurationError(message)
-    return _client(config)
+    config = load_stack_config(locate_project(program_dir), spec.value)
+    return _client(config, "cxone diff")
 
 
 def _read_side(
@@ -807,26 +934,29 @@ def _read_side(
 
 # --- test ----------------------------------------------------------------------------------
 
-_TEST_EXAMPLE: Final = """[bold]Examples[/bold]
+_TEST_EXAMPLE: Final = """Examples:
 
-  cxone test lead_score                             # the declared test_input and expected_output
-
-  cxone test lead_score --input '{"employees": 5}'   # another input (output not compared)
-
-  cxone test stacks/actions/normalize_phone.js --input @lead.json --program .
+\b
+  cxone test lead_score                            # its test_input and expected_output
+  cxone test lead_score --input '{"employees": 5}'  # another input (not compared)
+  cxone test stacks/actions/normalize_phone.js --input @phone.json --program .
 """
 
 
 @app.command("test", epilog=_TEST_EXAMPLE)
 def local_test_command(
     script_or_name: Annotated[
-        str, typer.Argument(help="A declared action's name, or a script file (.js).")
+        str,
+        typer.Argument(
+            metavar="SCRIPT_OR_NAME", help="A declared action's name, or a script file (.js)."
+        ),
     ],
     input_text: Annotated[
         str | None,
         typer.Option(
             "--input",
             "-i",
+            metavar="JSON|@FILE",
             help="JSON input, or @file.json; default: the action's declared test_input.",
             show_default=False,
         ),
@@ -836,12 +966,13 @@ def local_test_command(
         typer.Option(
             "--program",
             "-p",
+            metavar="DIR",
             help="Project whose declarations give the action, its dependencies and its test "
             "(default: the current folder for a name; none for a script file).",
             show_default=False,
         ),
     ] = None,
-    stack: StackOption = None,
+    stack: ProgramStackOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run one action locally in the emulator's sandbox: unit tests without a tenant.
@@ -865,9 +996,14 @@ def local_test_command(
             declarations = _evaluate(output, program_dir or Path(), stack)
             action = declarations.find(script_or_name)
             if action is None:
-                raise ConfigurationError(_no_such_action(script_or_name, declarations))
+                raise ProgramError(_no_such_action(script_or_name, declarations))
             local = localrun.for_action(declarations, action, given)
-        outcome = localrun.run(local)
+        if declarations is not None and declarations.failure is not None:
+            output.note(
+                f"{declarations.failure.describe()}; what it declared after that is missing"
+            )
+        with _ctrl_c_ends_at_once():
+            outcome = localrun.run(local)
     if as_json:
         output.emit(_outcome_json(outcome, output.base))
     else:
@@ -876,6 +1012,12 @@ def local_test_command(
 
 
 def _no_such_action(name: str, declarations: Declarations) -> str:
+    failure = declarations.failure
+    if failure is not None and not failure.repeats_a_check:
+        return (
+            f"{name!r} is not declared: {failure.describe()}, so its declarations are "
+            "incomplete; fix the program (`cxone validate` lists every problem) and run again"
+        )
     names = declarations.names()
     close = difflib.get_close_matches(name, names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
@@ -905,6 +1047,7 @@ def _outcome_json(outcome: Outcome, base: Path) -> dict[str, Any]:
         },
         "passed": outcome.verdict.passed,
         "reason": outcome.verdict.reason,
+        "hint": outcome.hint,
         "unresolved_dependencies": list(local.unresolved),
     }
 
@@ -937,6 +1080,8 @@ def _print_outcome(output: _Output, outcome: Outcome) -> None:
         console.print(Text("✔ PASSED", style="bold green"))
     else:
         console.print(Text(f"✘ FAILED: {outcome.verdict.reason}", style="bold red"))
+    if outcome.hint is not None:
+        output.note(outcome.hint)
 
 
 def _expected_text(outcome: Outcome) -> Text:
@@ -953,10 +1098,10 @@ def _expected_text(outcome: Outcome) -> Text:
 
 # --- demo ----------------------------------------------------------------------------------
 
-_DEMO_EXAMPLE: Final = """[bold]Examples[/bold]
+_DEMO_EXAMPLE: Final = """Examples:
 
-  cxone demo                 # needs the Pulumi CLI (installed for you where the network allows)
-
+\b
+  cxone demo                 # needs the Pulumi CLI (installed for you where possible)
   cxone demo --no-install --json
 """
 
@@ -967,6 +1112,7 @@ def demo_command(
         Path | None,
         typer.Option(
             "--program",
+            metavar="DIR",
             help="Project to deploy; default: this repository's example stack.",
             show_default=False,
         ),
@@ -975,20 +1121,23 @@ def demo_command(
         bool,
         typer.Option(
             "--install/--no-install",
+            metavar="",
             help="Let the Pulumi Automation API install the Pulumi CLI when it is missing.",
         ),
     ] = True,
     install_timeout: Annotated[
-        float, typer.Option(help="Seconds an install of the Pulumi CLI may take.")
+        float,
+        typer.Option(metavar="SECONDS", help="Seconds an install of the Pulumi CLI may take."),
     ] = 120.0,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy the example stack to a local emulator with `pulumi up`, in one command.
 
-    Starts the emulator on a free port, checks the program, runs `pulumi up` on a throwaway
-    local file backend (stack `local`), prints the deployed actions with their test status
-    and the graph, and stops the emulator. Exit code 2 when the Pulumi CLI is missing and
-    cannot be installed, 1 when the deployment fails.
+    Checks the program first (as `cxone validate` does), then finds the Pulumi CLI, starts
+    the emulator on a free port, runs `pulumi up` on a throwaway local file backend (stack
+    `local`), prints the deployed actions with their test status and the graph, and stops
+    the emulator. Exit code 1 when the program has problems or the deployment fails, 2 when
+    the Pulumi CLI is missing and cannot be installed.
     """
     from cxone_provider import demo  # noqa: PLC0415 -- keeps `cxone emulator` fast
     from cxone_provider.preflight import preflight  # noqa: PLC0415 -- idem
@@ -998,15 +1147,15 @@ def demo_command(
     with output.errors():
         project = locate_project(program_dir if program_dir is not None else _example_project())
         with output.progress() as progress:
+            progress.add_task("Checking the program", total=None)
+            report = preflight(evaluate(project.root), environ=os.environ)
+        if not report.ok:
+            _demo_problems(output, report)
+        with output.progress() as progress:
             progress.add_task("Looking for the Pulumi CLI", total=None)
             found = demo.find_pulumi(install=install, install_timeout_s=install_timeout)
         if found.command is None:
             _pulumi_missing(output, demo.install_advice(found.reason))
-        with output.progress() as progress:
-            progress.add_task("Checking the program", total=None)
-            report = preflight(evaluate(project.root))
-        if not report.ok:
-            _demo_problems(output, report)
         total = len(report.declarations.actions)
         with demo.running_emulator() as base_url, output.progress() as progress:
             task = progress.add_task(f"pulumi up: {total} actions to {base_url}", total=total)
@@ -1044,7 +1193,7 @@ def _demo_problems(output: _Output, report: Report) -> NoReturn:
 def _print_demo(output: _Output, report: Report, base_url: str, deployed: Deployed) -> None:
     from cxone_provider.render import text_tree  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
-    title = _picture_title(report.declarations)
+    title = _picture_title(report.declarations, report.picture)
     if output.as_json:
         output.emit(
             {
@@ -1076,49 +1225,66 @@ def _print_demo(output: _Output, report: Report, base_url: str, deployed: Deploy
 
 # --- emulator ------------------------------------------------------------------------------
 
-_EMULATOR_EXAMPLE: Final = """[bold]Examples[/bold]
+_EMULATOR_EXAMPLE: Final = """Examples:
 
-  cxone emulator                                   # http://127.0.0.1:8765, demo / demo-secret
-
+\b
+  cxone emulator             # http://127.0.0.1:8765, demo / demo-secret
   cxone emulator --port 0 --db :memory: --latency-ms 20 --fault-rate 0.1 --seed 7
 """
 
 
 @app.command(epilog=_EMULATOR_EXAMPLE)
 def emulator(  # noqa: PLR0917 -- typer maps parameters to options, none is positional
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8765,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.")
+    ] = 8765,
     db: Annotated[
-        str, typer.Option(help="SQLite file of the actions (':memory:' keeps nothing).")
+        str,
+        typer.Option(metavar="FILE", help="SQLite file of the actions (':memory:' keeps nothing)."),
     ] = ".cxone-emulator.sqlite3",
     client: Annotated[
         list[str] | None,
         typer.Option(
             "--client",
+            metavar="ID:SECRET[:SCOPES]",
             help="OAuth client ID:SECRET[:SCOPES] (repeatable; scopes space- or comma-separated, "
             "default DataActions.ReadWrite). Without it: demo / demo-secret.",
         ),
     ] = None,
-    token_ttl: Annotated[int, typer.Option(help="Seconds a token is valid.")] = 3600,
+    token_ttl: Annotated[
+        int, typer.Option(metavar="SECONDS", help="Seconds a token is valid.")
+    ] = 3600,
     rate_limit: Annotated[
-        float, typer.Option(help="Requests per second per OAuth client (token bucket); 0 = off.")
+        float,
+        typer.Option(
+            metavar="RPS", help="Requests per second per OAuth client (token bucket); 0 = off."
+        ),
     ] = 20.0,
     burst: Annotated[
         int | None,
-        typer.Option(help="Token bucket size per OAuth client; by default 2 x --rate-limit (40)."),
+        typer.Option(
+            metavar="N", help="Token bucket size per OAuth client; by default 2 x --rate-limit."
+        ),
     ] = None,
     latency_ms: Annotated[
-        float, typer.Option(help="Milliseconds added to every API answer.")
+        float, typer.Option(metavar="MS", help="Milliseconds added to every API answer.")
     ] = 0.0,
     fault_rate: Annotated[
-        float, typer.Option(help="Fraction of API requests answered 503 before doing anything.")
+        float,
+        typer.Option(
+            metavar="F", help="Fraction of API requests answered 503 before doing anything."
+        ),
     ] = 0.0,
     drop_rate: Annotated[
         float,
-        typer.Option(help="Fraction of successful action writes committed but never answered."),
+        typer.Option(
+            metavar="F", help="Fraction of successful action writes committed but never answered."
+        ),
     ] = 0.0,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the fault draws (reproducible runs).")
+        int | None,
+        typer.Option(metavar="N", help="Seed of the fault draws (reproducible runs)."),
     ] = None,
 ) -> None:
     """Run the local CXone emulator: the Data Actions API on a real HTTP server."""
@@ -1145,14 +1311,56 @@ def emulator(  # noqa: PLR0917 -- typer maps parameters to options, none is posi
         )
         serve(settings)
     except ConfigurationError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        _Output("emulator", as_json=False).fail(exc)
+
+
+def _interrupted() -> NoReturn:
+    """End the process at once after Ctrl-C, with one line and the shell's code for SIGINT."""
+    sys.stderr.write("Interrupted.\n")
+    _exit_now(EXIT_INTERRUPTED)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Flush the output and end the process without Python's shutdown.
+
+    Whatever a command opened is closed by then. What remains are V8 isolates (mini-racer)
+    that Python would finalize at shutdown, and finalizing one can deadlock: its engine
+    thread calls back into Python, which no longer runs other threads then.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+@contextmanager
+def _ctrl_c_ends_at_once() -> Iterator[None]:
+    """While inside, Ctrl-C ends the process at once instead of unwinding.
+
+    Unwinding would close the V8 engine under a running script; V8's late answer then
+    lands in mini-racer's closed event loop and prints a dozen lines of noise.
+    """
+    previous = signal.signal(signal.SIGINT, lambda _signal, _frame: _interrupted())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def main() -> None:
-    """Run the `cxone` command line.
+    """Run the `cxone` command line, then end the process (see `_exit_now`).
 
     The client's retry notices (stamina's warnings) stay quiet: a command that runs out of
     attempts says why in its own error.
     """
     logging.getLogger("stamina").setLevel(logging.ERROR)
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            _interrupted()
+        if isinstance(exc.code, str):
+            sys.stderr.write(exc.code + "\n")
+            _exit_now(EXIT_PROBLEMS)
+        _exit_now(exc.code or EXIT_OK)
+    _exit_now(EXIT_OK)

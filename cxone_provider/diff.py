@@ -246,11 +246,9 @@ def program_side(declarations: Declarations, *, main: str) -> Side:
         )
     failure = declarations.failure
     if failure is not None and not failure.repeats_a_check:
-        where = ":".join(map(str, failure.location)) if failure.location else main
         msg = (
-            f"the program raised {failure.exception} at {where}: {failure.message}; what it "
-            "declares is incomplete, so it is not compared: fix the program (`cxone validate` "
-            "shows every problem)"
+            f"{failure.describe()}; what it declares is incomplete, so it is not compared: fix "
+            "the program (`cxone validate` shows every problem)"
         )
         raise ProgramError(msg)
     if failure is not None:

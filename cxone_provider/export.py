@@ -1,7 +1,8 @@
 """`cxone export`: a tenant's actions as a ready-to-run stack program that adopts them.
 
-The program written is the shape of the example stack: `Pulumi.yaml`, `requirements.txt`,
-`__main__.py` declaring every action on an `ActionCatalog` (description, dependencies,
+The program written is the shape of the example stack: `Pulumi.yaml`, `requirements.txt`
+(cxone-provider from where the running one came from), a `README.md` saying how to set it
+up, `__main__.py` declaring every action on an `ActionCatalog` (description, dependencies,
 enabled, trigger exactly as on the tenant), and one `actions/<name>.js` per action holding
 its script byte for byte. Each declaration says `adopt=True`, so the first `pulumi up` takes
 over the existing actions instead of creating new ones, without writing to them (and fails
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Final
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -25,10 +27,20 @@ from cxone_provider.errors import ConfigurationError, DependencyGraphError
 from cxone_provider.graph import Declaration, validate_graph
 from cxone_provider.models import Action
 
-__all__ = ["ACTIONS_DIR", "Export", "ExportedAction", "existing_files", "select", "write_program"]
+__all__ = [
+    "ACTIONS_DIR",
+    "Export",
+    "ExportedAction",
+    "Requirement",
+    "existing_files",
+    "provider_requirement",
+    "select",
+    "write_program",
+]
 
 ACTIONS_DIR: Final = "actions"
-_WRITTEN: Final = ("Pulumi.yaml", "requirements.txt", "__main__.py", ACTIONS_DIR)
+DISTRIBUTION: Final = "cxone-provider"
+_WRITTEN: Final = ("Pulumi.yaml", "requirements.txt", "README.md", "__main__.py", ACTIONS_DIR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,8 @@ class Export:
     actions: tuple[ExportedAction, ...]
     unmanaged: tuple[str, ...]
     """Dependencies of exported actions that were not exported (left unmanaged)."""
+    requirement: Requirement
+    """How requirements.txt installs cxone-provider."""
 
 
 def select(actions: Iterable[Action], name_filter: str | None) -> list[Action]:
@@ -110,8 +124,12 @@ def _write(
         "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}},
     }
     (out / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
-    (out / "requirements.txt").write_text(_requirements(), encoding="utf-8")
-    return Export(out, tuple(written), tuple(unmanaged))
+    requirement = provider_requirement()
+    (out / "requirements.txt").write_text(_requirements(requirement), encoding="utf-8")
+    (out / "README.md").write_text(
+        _readme(project, source, len(written), requirement), encoding="utf-8"
+    )
+    return Export(out, tuple(written), tuple(unmanaged), requirement)
 
 
 def existing_files(out: Path) -> list[str]:
@@ -144,12 +162,86 @@ def _file_names(names: Sequence[str]) -> dict[str, str]:
     return files
 
 
-def _requirements() -> str:
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """The line that installs cxone-provider in the exported project, and where it points."""
+
+    line: str
+    origin: str
+
+
+def provider_requirement() -> Requirement:
+    """cxone-provider from where the running one was installed (PEP 610's direct_url.json).
+
+    The package is on no registry: a name and version alone would not install. A checkout
+    (editable or not), an archive or a repository is named by its URL; only an install
+    without such a record (from an index) is pinned to its version.
+    """
     try:
-        version = metadata.version("cxone-provider")
+        distribution = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:
-        return "cxone-provider\n"
-    return f"cxone-provider>={version}\n"
+        return Requirement(DISTRIBUTION, "your package index (cxone-provider is not installed)")
+    recorded = distribution.read_text("direct_url.json")
+    if recorded is None:
+        version = distribution.version
+        return Requirement(f"{DISTRIBUTION}=={version}", f"version {version} of your package index")
+    direct = json.loads(recorded)
+    url = direct["url"]
+    if "vcs_info" in direct:
+        vcs = direct["vcs_info"]
+        commit = vcs.get("commit_id", "")
+        line = f"{DISTRIBUTION} @ {vcs['vcs']}+{url}" + (f"@{commit}" if commit else "")
+        return Requirement(line, f"the repository {url}" + (f" at {commit}" if commit else ""))
+    if "dir_info" in direct:
+        return Requirement(f"{DISTRIBUTION} @ {url}", f"the folder {_local_path(url)}")
+    return Requirement(f"{DISTRIBUTION} @ {url}", f"the archive {url}")
+
+
+def _local_path(url: str) -> str:
+    parts = urlsplit(url)
+    return unquote(parts.path) if parts.scheme == "file" else url
+
+
+def _requirements(requirement: Requirement) -> str:
+    return (
+        f"# cxone-provider, from {requirement.origin}: where the `cxone` that exported this\n"
+        "# project came from (the package is on no registry yet). Point it elsewhere if you\n"
+        "# move that folder.\n"
+        f"{requirement.line}\n"
+    )
+
+
+def _readme(project: str, source: str, count: int, requirement: Requirement) -> str:
+    return f"""# {project}
+
+{count} Data Actions exported from {source} by `cxone export`, as a Pulumi stack program
+that adopts them: `__main__.py` declares each action as it is on the tenant, with
+`adopt=True`, and `actions/` holds the scripts byte for byte.
+
+## Set up
+
+```sh
+python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
+```
+
+`requirements.txt` installs cxone-provider from {requirement.origin}, where the `cxone` that
+wrote this project came from: the package is on no registry yet. Change that line if the
+folder moves or you install cxone-provider another way.
+
+## Adopt the actions
+
+```sh
+pulumi stack init dev
+pulumi config set cxone:baseUrl {source}
+pulumi config set cxone:clientId <client id>
+pulumi config set --secret cxone:clientSecret
+pulumi up
+```
+
+The first `pulumi up` takes over every action instead of creating it (nothing is written
+to them) and fails for any declaration that differs from the tenant. Edit them afterwards
+like any other. `cxone validate` checks the program without deploying it.
+"""
 
 
 def _text(value: str) -> str:

@@ -43,6 +43,8 @@ class LocalRun:
     unresolved: tuple[str, ...]
     """Dependencies with no script here (unmanaged tenant actions): calling them fails."""
     plan: TestPlan
+    program_names: tuple[str, ...] | None
+    """The actions the program declares; None when no program was given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class Outcome:
 
     run: LocalRun
     verdict: Verdict
+    undeclared_call: str | None = None
+    """A name the script called without declaring it, which failed the run."""
 
     @property
     def compared(self) -> bool:
@@ -64,6 +68,21 @@ class Outcome:
         if not self.compared or result.status != "SUCCESS":
             return None
         return self.verdict.passed
+
+    @property
+    def hint(self) -> str | None:
+        """What to do about a call the script may not make here."""
+        name, local = self.undeclared_call, self.run
+        if name is None:
+            return None
+        if local.program_names is None:
+            return (
+                f"the script calls {name!r}, which only a program declares: give it with "
+                "--program (e.g. --program . in the project folder)"
+            )
+        if name not in local.program_names:
+            return f"{name!r} is not declared in the program; declare it, or check the name"
+        return f"add {name!r} to the dependencies of {local.name or 'this action'}"
 
 
 def parse_input(text: str) -> Any:
@@ -79,10 +98,13 @@ def parse_input(text: str) -> Any:
     try:
         return json.loads(source)
     except ValueError as exc:
-        msg = (
-            f"--input is not valid JSON ({exc}); quote it for the shell, e.g. "
-            "--input '{\"n\": 1}'"
-        )
+        if source is text:
+            msg = (
+                f"--input is not valid JSON ({exc}); quote it for the shell, e.g. "
+                "--input '{\"n\": 1}'"
+            )
+        else:
+            msg = f"--input {text}: {text[1:]!r} is not valid JSON ({exc}); fix the file"
         raise ConfigurationError(msg) from None
 
 
@@ -108,6 +130,7 @@ def for_action(
         units,
         unresolved,
         plan,
+        tuple(declarations.names()),
     )
 
 
@@ -143,6 +166,7 @@ def for_script(
         units,
         unresolved,
         _uncompared(test_input),
+        tuple(declarations.names()) if declarations is not None else None,
     )
 
 
@@ -158,7 +182,7 @@ def run(local: LocalRun) -> Outcome:
         duration_ms=result.duration_ms,
         action_id=LOCAL_ACTION_ID,
     )
-    return Outcome(local, judge(test_result, local.plan))
+    return Outcome(local, judge(test_result, local.plan), result.undeclared_call)
 
 
 def _uncompared(test_input: Any) -> TestPlan:

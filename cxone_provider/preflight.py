@@ -21,8 +21,9 @@ from typing import Any, Final, Literal
 
 from cxone_provider.errors import DependencyCycleError, DependencyGraphError, Problem
 from cxone_provider.graph import ValidatedGraph, validate_graph
-from cxone_provider.program import Declarations, DeclaredAction, ProgramFailure
+from cxone_provider.program import Declarations, DeclaredAction, ProgramFailure, StackConfig
 from cxone_provider.provider import input_problems
+from cxone_provider.settings import setting_problems
 
 __all__ = [
     "Edge",
@@ -31,11 +32,13 @@ __all__ = [
     "Node",
     "Report",
     "check_graph",
+    "check_settings",
     "preflight",
     "shown_path",
+    "with_program_failure",
 ]
 
-FindingKind = Literal["action", "graph", "program"]
+FindingKind = Literal["action", "graph", "program", "config"]
 NodeKind = Literal["declared", "tenant", "unknown"]
 DEPENDENCY: Final = "dependency"
 DEPENDS_ON: Final = "depends_on"
@@ -182,34 +185,68 @@ class Report:
 
 
 def preflight(
-    declarations: Declarations, *, tenant_actions: Mapping[str, Sequence[str]] | None = None
+    declarations: Declarations,
+    *,
+    tenant_actions: Mapping[str, Sequence[str]] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Report:
     """Check everything a program declared: the program's run, each action, the whole graph.
 
+    Also the stack's `cxone:` settings, as the provider will read them (the config, then
+    `environ`): unknown keys and malformed values; missing credentials are no problem here.
     `tenant_actions` (name to dependencies) are the actions read from the tenant; declared
     actions may depend on them, and cycles through them are found (see `check_graph`).
     """
-    findings = [finding for action in declarations.actions for finding in check_action(action)]
+    findings = check_settings(declarations.stack, environ or {}, declarations.project.root)
+    findings += [finding for action in declarations.actions for finding in check_action(action)]
     graph_findings, picture = check_graph(declarations, tenant_actions=tenant_actions)
     findings += graph_findings
-    failure = declarations.failure
-    # A catalog's own check that failed the program is listed above, problem by problem.
-    if failure is not None and not (failure.repeats_a_check and findings):
-        findings.insert(0, _program_finding(failure))
+    findings = with_program_failure(declarations, findings)
     return Report(declarations, tuple(findings), picture, dict(tenant_actions or {}))
 
 
+def with_program_failure(declarations: Declarations, findings: Sequence[Finding]) -> list[Finding]:
+    """The findings, led by the program's own failure when it raised.
+
+    A catalog's own check that failed the program is already among the findings, problem
+    by problem, so it is not repeated; any other exception is a problem of its own, since
+    the declarations after it are missing.
+    """
+    failure = declarations.failure
+    if failure is None or (failure.repeats_a_check and findings):
+        return list(findings)
+    return [_program_finding(failure), *findings]
+
+
 def _program_finding(failure: ProgramFailure) -> Finding:
-    location = failure.location
     message = f"the program raised {failure.exception}: {failure.message}"
-    if not failure.frames and failure.output.strip():
+    if failure.location is None and failure.output.strip():
         message += f"\n{failure.output.strip()}"
+    location = failure.location
     return Finding(
         "program",
         message,
-        file=Path(location[0]) if location else None,
-        line=location[1] if location else None,
+        file=Path(location.file) if location else None,
+        line=location.line if location else None,
+        column=location.column if location else None,
     )
+
+
+def check_settings(stack: StackConfig, environ: Mapping[str, str], root: Path) -> list[Finding]:
+    """The provider's settings problems that can be found offline, at their line in the file.
+
+    `root` is the project's root, where the provider resolves relative paths from.
+    """
+    return [
+        Finding(
+            "config",
+            problem.message,
+            field=problem.key,
+            file=stack.file if problem.key in stack.lines else None,
+            line=stack.lines.get(problem.key),
+        )
+        for problem in setting_problems(stack.values, environ, root=root, keys=stack.keys)
+    ]
 
 
 def check_action(action: DeclaredAction) -> list[Finding]:

@@ -16,6 +16,7 @@ Values that are Pulumi Outputs are not known before a deployment; they come back
 from __future__ import annotations
 
 import argparse
+import difflib
 import inspect
 import json
 import os
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -53,6 +54,7 @@ __all__ = [
     "DeclaredAction",
     "ProgramFailure",
     "Project",
+    "SourceLocation",
     "StackConfig",
     "evaluate",
     "load_stack_config",
@@ -109,6 +111,13 @@ class StackConfig:
     values: dict[str, str]
     encrypted: tuple[str, ...] = ()
     file: Path | None = None
+    lines: Mapping[str, int] = field(default_factory=dict)
+    """The line of each key in the file (1-based), to point at a setting's problem."""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key of the config, the encrypted ones included."""
+        return (*self.values, *self.encrypted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +143,24 @@ class DeclaredAction:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """A place in the program's source: file, 1-based line and, when known, column."""
+
+    file: str
+    line: int
+    column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
+
+
+@dataclass(frozen=True, slots=True)
 class ProgramFailure:
-    """The program raised: the exception, the program's own frames, and what it printed."""
+    """The program raised: the exception, the program's own frames, and what it printed.
+
+    For a SyntaxError the last frame is the place of the error itself (Python reports it
+    from its import machinery, which is not the program's), and `column` its column.
+    """
 
     exception: str
     message: str
@@ -144,11 +169,20 @@ class ProgramFailure:
     repeats_a_check: bool
     """The exception is a catalog's own check (graph or action rules), which the checks of
     `cxone validate` repeat, each problem on its own."""
+    column: int | None = None
 
     @property
-    def location(self) -> tuple[str, int] | None:
-        """The innermost frame of the program: file and line."""
-        return (self.frames[-1][0], self.frames[-1][1]) if self.frames else None
+    def location(self) -> SourceLocation | None:
+        """The innermost place in the program's own files."""
+        if not self.frames:
+            return None
+        file, line, _ = self.frames[-1]
+        return SourceLocation(file, line, self.column)
+
+    def describe(self) -> str:
+        """One line: what the program raised, and where."""
+        where = f" at {self.location}" if self.location else ""
+        return f"the program raised {self.exception}{where}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +288,7 @@ def load_stack_config(project: Project, stack: str | None) -> StackConfig:
         return StackConfig(DEFAULT_STACK, {})
     file = project.stack_file(stack)
     if file is None:
-        return StackConfig(stack, {})
+        raise ProgramError(_unknown_stack(project, stack))
     config = _read_yaml(file).get("config") or {}
     if not isinstance(config, dict):
         msg = f"`config` in {str(file)!r} is not a mapping of keys to values; fix the file"
@@ -269,7 +303,33 @@ def load_stack_config(project: Project, stack: str | None) -> StackConfig:
             values[key] = value
         else:
             values[key] = json.dumps(value)
-    return StackConfig(stack, values, tuple(encrypted), file)
+    return StackConfig(stack, values, tuple(encrypted), file, _key_lines(file, project.name))
+
+
+def _key_lines(file: Path, project: str) -> dict[str, int]:
+    """The line of each key under `config:` (namespaced as in `load_stack_config`)."""
+    document = yaml.compose(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    lines: dict[str, int] = {}
+    if not isinstance(document, yaml.MappingNode):
+        return lines
+    for key, value in document.value:
+        if key.value == "config" and isinstance(value, yaml.MappingNode):
+            for item, _ in value.value:
+                name = str(item.value)
+                lines[name if ":" in name else f"{project}:{name}"] = item.start_mark.line + 1
+    return lines
+
+
+def _unknown_stack(project: Project, stack: str) -> str:
+    """No config file for `stack`: the stacks there are, the closest first."""
+    stacks = project.stacks()
+    close = difflib.get_close_matches(stack, stacks, n=1)
+    hint = f"did you mean --stack {close[0]}? " if close else ""
+    there = f"the stacks there: {', '.join(stacks)}" if stacks else "there is none"
+    return (
+        f"no stack {stack!r}: no Pulumi.{stack}.yaml in {str(project.config_dir)!r}; {hint}"
+        f"{there} (a stack without a config file needs no --stack)"
+    )
 
 
 def _holds_secret(value: Any) -> bool:
@@ -366,6 +426,7 @@ def _declarations(
             frames=tuple((file, line, code) for file, line, code in failure["frames"]),
             output=_tail(output),
             repeats_a_check=failure["repeats_a_check"],
+            column=failure["column"],
         ),
     )
 
@@ -508,15 +569,28 @@ def _failure(exc: BaseException, program_dir: Path) -> dict[str, Any]:
     frames = [
         [frame.filename, frame.lineno or 0, (frame.line or "").strip()]
         for frame in traceback.extract_tb(exc.__traceback__)
-        if Path(frame.filename).resolve().is_relative_to(inside)
+        if _in_program(frame.filename, inside)
     ]
+    column = None
     message = str(exc) if not isinstance(exc, SystemExit) else f"exit code {exc.code}"
+    if isinstance(exc, SyntaxError):
+        message = exc.msg
+        if exc.filename and _in_program(exc.filename, inside):
+            frames.append([exc.filename, exc.lineno or 0, (exc.text or "").strip()])
+            column = exc.offset
     return {
         "exception": type(exc).__name__,
         "message": message,
         "frames": frames,
+        "column": column,
         "repeats_a_check": isinstance(exc, DependencyGraphError | ActionValidationError),
     }
+
+
+def _in_program(filename: str, program_dir: Path) -> bool:
+    """Whether a traceback's file is the program's own (not `<frozen ...>`, not a library)."""
+    path = Path(filename)
+    return path.is_absolute() and path.is_file() and path.resolve().is_relative_to(program_dir)
 
 
 class _DeclarationMocks(Mocks):

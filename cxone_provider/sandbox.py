@@ -19,7 +19,7 @@ from typing import Any, Final, NamedTuple
 
 from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException
 
-from cxone_provider.javascript import new_engine, settle_cancelled_run
+from cxone_provider.javascript import check_script, new_engine, settle_cancelled_run
 from cxone_provider.models import TestStatus
 
 TIMEOUT_S: Final = 5.0
@@ -38,6 +38,7 @@ function __cxoneLoad(__cxoneSource) { return eval(__cxoneSource + "\n;main"); }
 var __cxoneRun = function (rootSource, rootDeclared, unitList, inputJson) {
   "use strict";
   const units = new Map(Object.entries(unitList));
+  let undeclaredCall = null;
   const mains = new Map();
   const copy = (value) => (value === undefined ? null : JSON.parse(JSON.stringify(value)));
   const describe = (error) => {
@@ -61,6 +62,9 @@ var __cxoneRun = function (rootSource, rootDeclared, unitList, inputJson) {
     input: input,
     call: function (name, callInput) {
       if (typeof name !== "string" || !declared.includes(name)) {
+        if (owner === "this action" && undeclaredCall === null && typeof name === "string") {
+          undeclaredCall = name;
+        }
         throw new Error(`context.call(${JSON.stringify(name)}): not a dependency of ${owner}; ` +
           "only names listed in its dependencies can be called");
       }
@@ -82,7 +86,7 @@ var __cxoneRun = function (rootSource, rootDeclared, unitList, inputJson) {
         "synchronously, so return the value itself");
     }
   } catch (error) {
-    return JSON.stringify({ ok: false, error: describe(error) });
+    return JSON.stringify({ ok: false, error: describe(error), undeclaredCall: undeclaredCall });
   }
   try {
     return JSON.stringify({ ok: true, output: output === undefined ? null : output });
@@ -109,6 +113,8 @@ class SandboxResult:
     output: Any
     error: str | None
     duration_ms: float
+    undeclared_call: str | None = None
+    """The first name the script itself called without declaring it, when that failed the run."""
 
 
 def run_action(
@@ -131,11 +137,14 @@ def run_action(
         name: {"content": unit[0], "dependencies": list(unit[1])}
         for name, unit in (dependencies or {}).items()
     }
+    started = time.perf_counter()
+    syntax_error = _first_syntax_error(script, units)
+    if syntax_error is not None:
+        return _verdict("FAILURE", started, syntax_error)
     program = (
         f"{_HARNESS}\n__cxoneRun({json.dumps(script)}, {json.dumps(list(declared))}, "
         f"{json.dumps(units)}, {json.dumps(json.dumps(test_input))});"
     )
-    started = time.perf_counter()
     with new_engine() as engine:
         try:
             answer = engine.eval(program, timeout_sec=timeout_s, max_memory=max_memory_bytes)
@@ -157,12 +166,33 @@ def run_action(
             return _verdict("FAILURE", started, str(exc).strip().split("\n", 1)[0])
     verdict = json.loads(str(answer))
     if not verdict["ok"]:
-        return _verdict("FAILURE", started, verdict["error"])
+        return _verdict("FAILURE", started, verdict["error"], verdict.get("undeclaredCall"))
     return SandboxResult("SUCCESS", verdict["output"], None, _elapsed_ms(started))
 
 
-def _verdict(status: TestStatus, started: float, error: str) -> SandboxResult:
-    return SandboxResult(status, None, error, _elapsed_ms(started))
+def _first_syntax_error(script: str, units: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The first script that does not compile, with V8's line and column, as the API says it.
+
+    Run as they are, V8 would name the error without its place (the sandbox evaluates each
+    script inside its harness).
+    """
+    error = check_script(script)
+    if error is not None:
+        return f"{error.message} (line {error.line}, column {error.column})"
+    for name, unit in units.items():
+        error = check_script(unit["content"])
+        if error is not None:
+            return (
+                f"dependency {json.dumps(name)}: {error.message} (line {error.line}, column "
+                f"{error.column})"
+            )
+    return None
+
+
+def _verdict(
+    status: TestStatus, started: float, error: str, undeclared_call: str | None = None
+) -> SandboxResult:
+    return SandboxResult(status, None, error, _elapsed_ms(started), undeclared_call)
 
 
 def _elapsed_ms(started: float) -> float:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -152,6 +153,40 @@ class ProviderSettings:
     operation_timeout_s: float = DEFAULT_OPERATION_TIMEOUT_S
 
 
+@dataclass(frozen=True, slots=True)
+class SettingProblem:
+    """One setting that is missing, malformed or unknown; `key` is the config key it concerns."""
+
+    key: str
+    message: str
+    missing: Setting | None = None
+    """The setting that is missing (a connection setting), None for any other problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsContext:
+    """Who reads the settings, which says how a person fixes them.
+
+    `command` None is the provider under `pulumi`: config keys are set with `pulumi config
+    set`. A `cxone` command reads the config of a stack file (`stack_file`, or none) and
+    the environment.
+    """
+
+    command: str | None = None
+    stack_file: Path | None = None
+
+
+PULUMI: Final = SettingsContext()
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    """A setting's text and where it came from: the config key, or the environment variable."""
+
+    text: str
+    source: str
+
+
 def project_root(start: Path) -> Path:
     """The folder of the Pulumi.yaml at or above `start` (else `start` itself).
 
@@ -169,87 +204,156 @@ def load_settings(
     environ: Mapping[str, str],
     *,
     root: Path | None = None,
+    context: SettingsContext = PULUMI,
 ) -> ProviderSettings:
     """Read every setting (config key first, then its environment variable) or raise one error.
 
     `config` looks up fully namespaced keys (`"cxone:baseUrl"`), as `pulumi.dynamic.Config.get`
     does; relative paths are resolved against `root` (default: the project's root above the
-    working folder). The ConfigurationError lists every missing or malformed setting with the
-    commands that fix it; it never repeats a secret's value.
+    working folder). The ConfigurationError lists every missing or malformed setting, named
+    by where its value came from, with the fixes for that `context`; it never repeats a
+    secret's value.
     """
+    settings, problems = _read(config, environ, root or project_root(Path.cwd()))
+    if settings is None:
+        raise ConfigurationError(_describe(problems, context))
+    return settings
+
+
+def setting_problems(
+    config: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    root: Path,
+    keys: Iterable[str] = (),
+) -> list[SettingProblem]:
+    """What is wrong with the values given, checked offline; missing connection settings aside.
+
+    `root` is the project's root (relative paths start there). `keys` are every key of the
+    stack's config (encrypted ones included): a key in the `cxone:` namespace that is no
+    setting is a problem, with the closest setting named.
+    """
+    _, problems = _read(config, environ, root)
+    found = [problem for problem in problems if problem.missing is None]
+    known = {setting.config_key.lower(): setting.config_key for setting in SETTINGS}
+    for key in dict.fromkeys(keys):
+        if not key.startswith(f"{NAMESPACE}:") or key in known.values():
+            continue
+        close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.6)
+        hint = f"did you mean {known[close[0]]}? " if close else ""
+        names = ", ".join(setting.config_key for setting in SETTINGS)
+        found.append(
+            SettingProblem(
+                key, f"{key} is not a setting of the cxone provider; {hint}the settings are {names}"
+            )
+        )
+    return found
+
+
+def _read(
+    config: Callable[[str], Any] | Mapping[str, Any], environ: Mapping[str, str], root: Path
+) -> tuple[ProviderSettings | None, list[SettingProblem]]:
     lookup = config.get if isinstance(config, Mapping) else config
 
-    def read(setting: Setting) -> str | None:
-        value = lookup(setting.config_key)
+    def read(setting: Setting) -> _Value | None:
+        value, source = lookup(setting.config_key), setting.config_key
         if value is None and setting.env is not None:
-            value = environ.get(setting.env)
+            value, source = environ.get(setting.env), f"{setting.env} (environment variable)"
         if value is None:
             return None
         text = str(value).strip()
-        return text or None
+        return _Value(text, source) if text else None
 
-    problems: list[str] = []
-    fixes: list[Setting] = []
+    problems: list[SettingProblem] = []
     base_url = _base_url(read(BASE_URL), read(SITE), problems)
     if base_url is None and not problems:
-        problems.append(f"missing {BASE_URL.config_key} (or {SITE.config_key})")
-        fixes.append(BASE_URL)
+        problems.append(
+            SettingProblem(
+                BASE_URL.config_key,
+                f"missing {BASE_URL.config_key} (or {SITE.config_key})",
+                missing=BASE_URL,
+            )
+        )
     client_id = read(CLIENT_ID)
     client_secret = read(CLIENT_SECRET)
     for setting, value in ((CLIENT_ID, client_id), (CLIENT_SECRET, client_secret)):
         if value is None:
-            problems.append(f"missing {setting.config_key} ({setting.meaning})")
-            fixes.append(setting)
+            problems.append(
+                SettingProblem(
+                    setting.config_key,
+                    f"missing {setting.config_key} ({setting.meaning})",
+                    missing=setting,
+                )
+            )
     webhook = _webhook(read(WEBHOOK_URL), read(WEBHOOK_SECRET), problems)
     audit_log = _audit_log(read(AUDIT_LOG), root or project_root(Path.cwd()), problems)
     policy = _policy(read(ON_TEST_FAILURE), problems)
     timeout = _timeout(read(OPERATION_TIMEOUT), problems)
     if problems or base_url is None or client_id is None or client_secret is None:
-        raise ConfigurationError(_describe(problems, fixes))
-    return ProviderSettings(
-        connection=Connection(base_url, client_id, client_secret),
+        return None, problems
+    settings = ProviderSettings(
+        connection=Connection(base_url, client_id.text, client_secret.text),
         webhook=webhook,
         audit_log=audit_log,
         on_test_failure=policy,
         operation_timeout_s=timeout,
     )
+    return settings, problems
 
 
-def _base_url(base_url: str | None, site: str | None, problems: list[str]) -> str | None:
+def _base_url(
+    base_url: _Value | None, site: _Value | None, problems: list[SettingProblem]
+) -> str | None:
     if base_url is not None:
-        parts = urlsplit(base_url)
+        parts = urlsplit(base_url.text)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             problems.append(
-                f"{BASE_URL.config_key} is {base_url!r}: use an http(s) URL such as "
-                "https://<site>.api.nicecxone.com or http://127.0.0.1:8765"
+                SettingProblem(
+                    BASE_URL.config_key,
+                    f"{base_url.source} is {base_url.text!r}: use an http(s) URL such as "
+                    "https://<site>.api.nicecxone.com or http://127.0.0.1:8765",
+                )
             )
             return None
-        return base_url.rstrip("/")
+        return base_url.text.rstrip("/")
     if site is not None:
-        if not _SITE.fullmatch(site):
+        if not _SITE.fullmatch(site.text):
             problems.append(
-                f"{SITE.config_key} is {site!r}: use the site name only (letters, digits and "
-                "hyphens), e.g. `acme` for https://acme.api.nicecxone.com"
+                SettingProblem(
+                    SITE.config_key,
+                    f"{site.source} is {site.text!r}: use the site name only (letters, digits "
+                    "and hyphens), e.g. `acme` for https://acme.api.nicecxone.com",
+                )
             )
             return None
-        return f"https://{site.lower()}.api.nicecxone.com"
+        return f"https://{site.text.lower()}.api.nicecxone.com"
     return None
 
 
-def _webhook(url: str | None, secret: str | None, problems: list[str]) -> Webhook | None:
-    if secret is not None and not _valid_webhook_secret(secret):
+def _webhook(
+    url: _Value | None, secret: _Value | None, problems: list[SettingProblem]
+) -> Webhook | None:
+    if secret is not None and not _valid_webhook_secret(secret.text):
         problems.append(
-            f"{WEBHOOK_SECRET.config_key} is not a Standard Webhooks secret: it must be "
-            f"'{WEBHOOK_SECRET_PREFIX}' followed by the base64 of {MIN_WEBHOOK_KEY_BYTES} to "
-            f"{MAX_WEBHOOK_KEY_BYTES} random bytes (the value is not shown because it is secret)"
+            SettingProblem(
+                WEBHOOK_SECRET.config_key,
+                f"{secret.source} is not a Standard Webhooks secret: it must be "
+                f"'{WEBHOOK_SECRET_PREFIX}' followed by the base64 of {MIN_WEBHOOK_KEY_BYTES} "
+                f"to {MAX_WEBHOOK_KEY_BYTES} random bytes (the value is not shown because it "
+                "is secret)",
+            )
         )
     if url is None:
         return None
-    parts = urlsplit(url)
+    parts = urlsplit(url.text)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        problems.append(f"{WEBHOOK_URL.config_key} is {url!r}: use an http(s) URL")
+        problems.append(
+            SettingProblem(
+                WEBHOOK_URL.config_key, f"{url.source} is {url.text!r}: use an http(s) URL"
+            )
+        )
         return None
-    return Webhook(url, secret)
+    return Webhook(url.text, secret.text if secret is not None else None)
 
 
 def _valid_webhook_secret(secret: str) -> bool:
@@ -262,56 +366,84 @@ def _valid_webhook_secret(secret: str) -> bool:
     return MIN_WEBHOOK_KEY_BYTES <= len(key) <= MAX_WEBHOOK_KEY_BYTES
 
 
-def _audit_log(path: str | None, root: Path, problems: list[str]) -> Path | None:
+def _audit_log(path: _Value | None, root: Path, problems: list[SettingProblem]) -> Path | None:
     if path is None:
         return None
-    log = root / Path(path).expanduser()
+    log = root / Path(path.text).expanduser()
     if not log.parent.is_dir():
         problems.append(
-            f"{AUDIT_LOG.config_key} is {path!r} but the directory {str(log.parent)!r} does not "
-            "exist; create it or choose another path"
+            SettingProblem(
+                AUDIT_LOG.config_key,
+                f"{path.source} is {path.text!r} but the directory {str(log.parent)!r} does not "
+                "exist; create it or choose another path",
+            )
         )
         return None
     if log.is_dir():
-        problems.append(f"{AUDIT_LOG.config_key} is {path!r}, a directory; name a file in it")
+        problems.append(
+            SettingProblem(
+                AUDIT_LOG.config_key,
+                f"{path.source} is {path.text!r}, a directory; name a file in it",
+            )
+        )
         return None
     return log
 
 
-def _policy(value: str | None, problems: list[str]) -> TestFailurePolicy:
+def _policy(value: _Value | None, problems: list[SettingProblem]) -> TestFailurePolicy:
     if value is None:
         return "fail"
     for policy in TEST_FAILURE_POLICIES:
-        if value.lower() == policy:
+        if value.text.lower() == policy:
             return policy
-    problems.append(f"{ON_TEST_FAILURE.config_key} is {value!r}: use 'fail' or 'warn'")
+    problems.append(
+        SettingProblem(
+            ON_TEST_FAILURE.config_key, f"{value.source} is {value.text!r}: use 'fail' or 'warn'"
+        )
+    )
     return "fail"
 
 
-def _timeout(value: str | None, problems: list[str]) -> float:
+def _timeout(value: _Value | None, problems: list[SettingProblem]) -> float:
     if value is None:
         return DEFAULT_OPERATION_TIMEOUT_S
     try:
-        seconds = float(value)
+        seconds = float(value.text)
     except ValueError:
         seconds = -1.0
     if not seconds > 0 or seconds == float("inf"):
-        problems.append(f"{OPERATION_TIMEOUT.config_key} is {value!r}: use a number of seconds > 0")
+        problems.append(
+            SettingProblem(
+                OPERATION_TIMEOUT.config_key,
+                f"{value.source} is {value.text!r}: use a number of seconds > 0",
+            )
+        )
         return DEFAULT_OPERATION_TIMEOUT_S
     return seconds
 
 
-def _describe(problems: list[str], fixes: list[Setting]) -> str:
+def _describe(problems: list[SettingProblem], context: SettingsContext) -> str:
     lines = [f"The cxone provider is not configured ({len(problems)} problem(s)):"]
-    lines += [f"  - {problem}" for problem in problems]
-    if fixes:
+    lines += [f"  - {problem.message}" for problem in problems]
+    fixes = [problem.missing for problem in problems if problem.missing is not None]
+    if not fixes:
+        return "\n".join(lines)
+    envs = ", ".join(
+        f"{setting.env}" + (f" (or {SITE.env})" if setting is BASE_URL else "") for setting in fixes
+    )
+    if context.command is None:
         lines.append("To fix, run in the project directory, for the selected stack:")
         lines += [f"  {setting.fix_command()}" for setting in fixes]
         if BASE_URL in fixes:
             lines.append(f"  (or instead of {BASE_URL.config_key}: {SITE.fix_command()})")
-        envs = ", ".join(
-            f"{setting.env}" + (f" (or {SITE.env})" if setting is BASE_URL else "")
-            for setting in fixes
-        )
         lines.append(f"or set the environment variable(s) {envs} before running pulumi.")
+        return "\n".join(lines)
+    lines.append(
+        f"To fix, set the environment variable(s) {envs} before running {context.command},"
+    )
+    keys = ", ".join(setting.config_key for setting in fixes if not setting.secret)
+    if context.stack_file is not None and keys:
+        lines.append(f"or add {keys} to {context.stack_file} (secrets stay in the environment).")
+    elif keys:
+        lines.append(f"or give --stack, a stack whose config file sets {keys}.")
     return "\n".join(lines)

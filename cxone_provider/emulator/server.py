@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import socket
 import sys
@@ -26,9 +27,9 @@ _GRACEFUL_STOP_S = 6
 
 def serve(settings: EmulatorSettings, *, out: TextIO = sys.stdout) -> None:
     """Serve until SIGINT or SIGTERM, then finish the answers in progress and return."""
-    listener = _listen(settings.host, settings.port)
     backend = EmulatorBackend.from_settings(settings)
     try:
+        listener = _listen(settings.host, settings.port)
         config = uvicorn.Config(
             create_app(backend),
             http=counting_protocol(backend.connections),
@@ -55,13 +56,31 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(address)
         listener.listen(2048)
+    except socket.gaierror as exc:
+        msg = f"--host {host!r} is not an address or a name this machine can resolve ({exc})"
+        raise ConfigurationError(msg) from None
     except OSError as exc:
-        msg = (
-            f"the emulator cannot listen on {host}:{port}: {exc.strerror or exc}; choose "
-            "another --port (0 picks a free one) or stop what is using it"
-        )
-        raise ConfigurationError(msg) from exc
+        raise ConfigurationError(_listen_advice(host, port, exc)) from None
     return listener
+
+
+def _listen_advice(host: str, port: int, error: OSError) -> str:
+    """Why the emulator cannot listen, naming the option at fault."""
+    reason = error.strerror or str(error)
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"--host {host!r} is not an address of this machine ({reason}); use 127.0.0.1 "
+            "(this machine only) or 0.0.0.0 (every network interface)"
+        )
+    if error.errno == errno.EACCES:
+        return (
+            f"the emulator may not listen on port {port} ({reason}): ports below 1024 need "
+            "privileges; choose a --port from 1024 up (0 picks a free one)"
+        )
+    return (
+        f"the emulator cannot listen on {host}:{port}: {reason}; choose another --port (0 "
+        "picks a free one) or stop what is using it"
+    )
 
 
 def _announce(settings: EmulatorSettings, listener: socket.socket, out: TextIO) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
+from cxone_provider.emulator.store import MEMORY
 from cxone_provider.errors import ConfigurationError
 
 DATA_ACTIONS_SCOPE: Final = "DataActions.ReadWrite"
 DEFAULT_SCOPES: Final = frozenset({DATA_ACTIONS_SCOPE})
 DEFAULT_DB: Final = ".cxone-emulator.sqlite3"
+MAX_PORT: Final = 65535
 # RFC 6749 Appendix A's "unreserved" set: ids and secrets need no escaping anywhere.
 _CREDENTIAL = re.compile(r"^[A-Za-z0-9\-._~]+$")
 
@@ -70,6 +73,9 @@ class EmulatorSettings:
 
     def __post_init__(self) -> None:
         problems = []
+        if not 0 <= self.port <= MAX_PORT:
+            problems.append(f"--port must be between 0 and {MAX_PORT} (0 picks a free port)")
+        problems += _database_problems(self.db)
         if not self.clients:
             problems.append("at least one OAuth client is needed")
         if len({client.client_id for client in self.clients}) != len(self.clients):
@@ -86,3 +92,19 @@ class EmulatorSettings:
         if problems:
             msg = "the emulator's options are invalid: " + "; ".join(problems)
             raise ConfigurationError(msg)
+
+
+def _database_problems(db: str) -> list[str]:
+    """What keeps `--db` from being a database file, told before anything opens it."""
+    if db == MEMORY:
+        return []
+    path = Path(db).expanduser()
+    if path.is_dir():
+        return [f"--db {db!r} is a folder: name a file in it, e.g. --db {path / DEFAULT_DB}"]
+    if not path.parent.is_dir():
+        problem = (
+            f"--db {db!r}: the folder {str(path.parent)!r} does not exist; create it or "
+            "choose another file (':memory:' keeps nothing)"
+        )
+        return [problem]
+    return []

@@ -38,6 +38,7 @@ from cxone_provider.emulator.exceptions import (
     ValidationFailedError,
     VersionMismatchError,
 )
+from cxone_provider.errors import ConfigurationError
 from cxone_provider.models import Action, ActionSpec, StoredScript, Trigger
 from cxone_provider.sandbox import ScriptUnit
 
@@ -112,6 +113,18 @@ class ActionStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._set_up()
+        except sqlite3.Error as exc:
+            self._db.close()
+            msg = (
+                f"cannot use {self.path!r} as the emulator's database ({exc}): give a new "
+                "file or one the emulator made before"
+            )
+            raise ConfigurationError(msg) from None
+
+    def _set_up(self) -> None:
+        """Create the schema if needed; forget requests that a stopped process left in flight."""
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.execute("PRAGMA busy_timeout = 5000")
