@@ -23,7 +23,7 @@ from cxone_provider.errors import DependencyCycleError, DependencyGraphError, Pr
 from cxone_provider.graph import ValidatedGraph, validate_graph
 from cxone_provider.program import Declarations, DeclaredAction, ProgramFailure, StackConfig
 from cxone_provider.provider import input_problems
-from cxone_provider.settings import setting_problems
+from cxone_provider.settings import plaintext_secrets, setting_problems
 
 __all__ = [
     "Edge",
@@ -235,6 +235,7 @@ def _program_finding(failure: ProgramFailure) -> Finding:
 def check_settings(stack: StackConfig, environ: Mapping[str, str], root: Path) -> list[Finding]:
     """The provider's settings problems that can be found offline, at their line in the file.
 
+    Also the stack's values that look secret but are in plain text (they reach the state).
     `root` is the project's root, where the provider resolves relative paths from.
     """
     return [
@@ -245,7 +246,10 @@ def check_settings(stack: StackConfig, environ: Mapping[str, str], root: Path) -
             file=stack.file if problem.key in stack.lines else None,
             line=stack.lines.get(problem.key),
         )
-        for problem in setting_problems(stack.values, environ, root=root, keys=stack.keys)
+        for problem in [
+            *setting_problems(stack.values, environ, root=root, keys=stack.keys),
+            *plaintext_secrets(stack.values),
+        ]
     ]
 
 

@@ -28,6 +28,11 @@ WEBHOOK_SECRET_PREFIX: Final = "whsec_"
 MIN_WEBHOOK_KEY_BYTES: Final = 24
 MAX_WEBHOOK_KEY_BYTES: Final = 64
 
+# Config key names that hold credentials, in any namespace (`aws:secretKey`, `db:password`).
+_SECRET_KEY = re.compile(
+    r"secret|passw(or)?d|token|api[_-]?key|credential|private[_-]?key|auth", re.IGNORECASE
+)
+_LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 _SITE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 
 
@@ -248,6 +253,43 @@ def setting_problems(
             )
         )
     return found
+
+
+def plaintext_secrets(config: Mapping[str, str]) -> list[SettingProblem]:
+    """Config values that look secret but are set in plain text (any namespace).
+
+    Pulumi records the stack's whole config in the state at each `pulumi up`; only values set
+    with `--secret` stay encrypted there. Looks secret: a key named like a credential, or a
+    URL carrying a user, a password or a query string. The emulator's credentials on this
+    machine (a loopback base URL) are no secret. Values are never repeated in the message.
+    """
+    local = _is_loopback(config.get(BASE_URL.config_key))
+    found = []
+    for key, value in config.items():
+        name = key.partition(":")[2] or key
+        looks_secret = bool(_SECRET_KEY.search(name)) or _url_with_credentials(value)
+        if not looks_secret or (local and key == CLIENT_SECRET.config_key):
+            continue
+        found.append(
+            SettingProblem(
+                key,
+                f"{key} looks secret but is set in plain text, and Pulumi records the stack's "
+                f"whole config in its state: set it with `pulumi config set --secret {key}`, "
+                "or pass it in an environment variable",
+            )
+        )
+    return found
+
+
+def _is_loopback(url: str | None) -> bool:
+    return url is not None and urlsplit(url).hostname in _LOOPBACK_HOSTS
+
+
+def _url_with_credentials(value: str) -> bool:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"}:
+        return False
+    return bool(parts.username or parts.password or parts.query)
 
 
 def _read(

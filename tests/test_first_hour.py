@@ -131,6 +131,20 @@ def test_validate_checks_the_stack_settings_offline_without_tenant(tmp_path):
     assert "cxone:onTestFailure is 'warning': use 'fail' or 'warn'" in ran.stdout
 
 
+def test_validate_flags_a_secret_looking_value_set_in_plain_text(tmp_path):
+    """Issue 10: a webhook URL with a token, in plain text, reaches the state: exit 1, its line."""
+    project = copy_project(tmp_path)
+    (project / "stacks" / "Pulumi.ci.yaml").write_text(
+        "config:\n  cxone:site: acme\n  cxone:webhookUrl: https://h.example.com/x?token=t0k3n\n"
+    )
+    ran = cxone("validate", project, "--stack", "ci")
+    assert ran.exit_code == 1
+    assert "Pulumi.ci.yaml:3" in ran.stdout
+    assert "pulumi config set --secret cxone:webhookUrl" in ran.stdout
+    assert "t0k3n" not in ran.stdout
+    assert cxone("validate", project, "--stack", "local").exit_code == 0
+
+
 # 4 ------------------------------------------------------------------------------------------
 
 

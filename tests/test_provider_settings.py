@@ -7,7 +7,11 @@ import base64
 import pytest
 
 from cxone_provider.errors import ConfigurationError
-from cxone_provider.settings import DEFAULT_OPERATION_TIMEOUT_S, load_settings
+from cxone_provider.settings import (
+    DEFAULT_OPERATION_TIMEOUT_S,
+    load_settings,
+    plaintext_secrets,
+)
 
 SECRET = "s3cr3t-value-never-shown"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
@@ -137,3 +141,35 @@ def test_settings_repr_hides_secrets():
     )
     assert SECRET not in repr(settings)
     assert WEBHOOK_SECRET not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("cxone:webhookUrl", "https://hooks.example.com/cxone?token=t0k3n"),
+        ("cxone:webhookUrl", "https://user:pa55@hooks.example.com/cxone"),
+        ("cxone:webhookSecret", "whsec_dGhpcyBpcyBub3QgYSByZWFsIGtleSBhdCBhbGw="),
+        ("cxone:clientSecret", "s3cr3t"),
+        ("aws:secretKey", "AKIA0000"),
+        ("db:password", "hunter2"),
+        ("slack:apiToken", "xoxb-1"),
+    ],
+)
+def test_values_that_look_secret_in_plain_text_are_flagged_without_their_value(key, value):
+    """Issue 10: the state records plain-text config; the message names the key, not the value."""
+    [problem] = plaintext_secrets({"cxone:baseUrl": "https://acme.api.nicecxone.com", key: value})
+    assert problem.key == key
+    assert f"pulumi config set --secret {key}" in problem.message
+    assert value not in problem.message
+
+
+def test_plain_settings_and_a_local_emulators_secret_are_not_flagged():
+    """Site, client id, policy, a plain webhook URL; the secret of an emulator on loopback."""
+    config = {
+        "cxone:baseUrl": "http://127.0.0.1:8765",
+        "cxone:clientId": "demo",
+        "cxone:clientSecret": "demo-secret",
+        "cxone:onTestFailure": "fail",
+        "cxone:webhookUrl": "https://hooks.example.com/cxone",
+    }
+    assert plaintext_secrets(config) == []
