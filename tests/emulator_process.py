@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -105,6 +105,12 @@ class EmulatorProcess:
             msg = f"the emulator did not start within {_START_TIMEOUT_S} s:\n{output}"
             raise RuntimeError(msg)
         return found[0]
+
+    @property
+    def pid(self) -> int:
+        """The process id of the emulator."""
+        assert self._process is not None
+        return self._process.pid
 
     @property
     def running(self) -> bool:
@@ -229,6 +235,65 @@ class EmulatorProcess:
             time.sleep(0.02)
             stats = self.stats()
         return stats
+
+
+class PeakMemory:
+    """The peak resident memory of a process and all its descendants, sampled while inside.
+
+    Every `interval_s` it reads each process's VmHWM (its own peak RSS, kept by the kernel)
+    from /proc and adds up those of the processes alive at that moment; `peak_bytes` is the
+    largest such sum. A sum of per-process peaks is never below the true total at any
+    instant, so the figure errs on the high side; only a process that starts and ends
+    between two samples could escape it.
+    """
+
+    def __init__(self, pid: int, *, interval_s: float = 0.002) -> None:
+        self.root = pid
+        self.interval_s = interval_s
+        self.peak_bytes = 0
+        self.processes_seen: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True, name="peak-memory")
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            total = sum(_peak_rss(pid) for pid in _process_tree(self.root, self.processes_seen))
+            self.peak_bytes = max(self.peak_bytes, total)
+            if self._stop.wait(self.interval_s):
+                return
+
+
+def _process_tree(root: int, seen: set[int]) -> list[int]:
+    """`root` and every process below it (through /proc/<pid>/task/<tid>/children)."""
+    tree, waiting = [], [root]
+    while waiting:
+        pid = waiting.pop()
+        tree.append(pid)
+        seen.add(pid)
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                waiting.extend(int(child) for child in children.read_text().split())
+            except OSError:
+                continue
+    return tree
+
+
+def _peak_rss(pid: int) -> int:
+    """VmHWM of a process in bytes; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match[1]) * 1024 if match else 0
 
 
 def action_body(
