@@ -101,9 +101,10 @@ class _Output:
         self.base = Path.cwd()
 
     def emit(self, payload: dict[str, Any]) -> None:
-        """The `--json` answer."""
+        """The `--json` answer; a lone surrogate in a string is written as its JSON escape."""
         document = {"schema": SCHEMA, "command": self.command, **payload}
-        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        typer.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
     def note(self, message: str) -> None:
         """A remark for people, on stderr (never in --json mode)."""

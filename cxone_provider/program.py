@@ -37,6 +37,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 from cxone_provider.catalog import collecting_catalogs
 from cxone_provider.errors import (
     ActionValidationError,
+    ConfigurationError,
     CxoneError,
     DependencyGraphError,
     Problem,
@@ -45,6 +46,7 @@ from cxone_provider.errors import (
 from cxone_provider.graph import Declaration
 from cxone_provider.provider import INPUTS, ORIGIN, TYPE_TOKEN
 from cxone_provider.resource import DataActionArgs, registration
+from cxone_provider.textfiles import read_utf8
 
 __all__ = [
     "DEFAULT_STACK",
@@ -231,8 +233,10 @@ def _project(manifest: Path) -> Project:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(read_utf8(path))
+    except ConfigurationError as exc:
+        raise ProgramError(str(exc)) from None
+    except yaml.YAMLError as exc:
         msg = f"cannot read {str(path)!r}: {exc}; fix the file"
         raise ProgramError(msg) from None
     if data is None:
@@ -505,7 +509,8 @@ def _failure(exc: BaseException, program_dir: Path) -> dict[str, Any]:
     frames = [
         [frame.filename, frame.lineno or 0, (frame.line or "").strip()]
         for frame in traceback.extract_tb(exc.__traceback__)
-        if Path(frame.filename).resolve().is_relative_to(inside)
+        if not frame.filename.startswith("<")  # `<frozen codecs>` and the like are no files
+        and Path(frame.filename).resolve().is_relative_to(inside)
     ]
     message = str(exc) if not isinstance(exc, SystemExit) else f"exit code {exc.code}"
     return {

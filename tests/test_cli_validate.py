@@ -392,3 +392,15 @@ def test_the_help_of_each_subcommand_shows_an_example(command):
     assert ran.exit_code == 0
     assert "Examples" in ran.stdout
     assert f"cxone {command}" in ran.stdout.split("Examples", 1)[1]
+
+
+def test_a_script_file_that_is_not_utf8_is_a_problem_at_the_line_that_reads_it(tmp_path):
+    """Issue 11, case 16: the problem names the file and the program's line, not codecs."""
+    project = copy_project(tmp_path)
+    script = project / "stacks" / "actions" / "crm_match_key.js"
+    script.write_bytes(b"function main(c) { return '\xff'; }")
+    ran = cxone("validate", project, "--json")
+    assert ran.exit_code == 1
+    (problem,) = [p for p in ran.json["problems"] if p["kind"] == "program"]
+    assert problem["file"].endswith("__main__.py")
+    assert "crm_match_key.js' is not UTF-8 text (byte 0xff" in problem["message"]
