@@ -32,7 +32,7 @@ from cxone_provider.emulator.store import (
     StoredAnswer,
     find_cycle,
 )
-from cxone_provider.models import ActionSpec, Script
+from cxone_provider.models import ActionSpec, Script, Trigger
 from cxone_provider.sandbox import ScriptUnit
 
 
@@ -380,3 +380,21 @@ def test_a_put_deep_in_a_chain_of_1100_actions_is_checked(store):
         store.update(first.id, spec("chain_0", "chain_1099"))
     assert len(raised.value.details[0]["cycle"]) == 1101
     assert store.update(first.id, spec("chain_0")).version == 2
+
+
+def test_any_number_of_unknown_dependencies_is_unknown_dependency(store):
+    """Issue 11, case 9: 250,001 names (beyond SQLite's variables) still name what is missing."""
+    store.create(spec("known_one"))
+    names = ("known_one", *(f"missing_{index}" for index in range(250_001)))
+    unchecked = ActionSpec.model_construct(
+        name="many_deps",
+        script=Script(content="function main(c) { return 1; }"),
+        dependencies=names,
+        description="",
+        type="SCRIPT",
+        trigger=Trigger(),
+        enabled=True,
+    )
+    with pytest.raises(UnknownDependencyError) as raised:
+        store.create(unchecked)
+    assert len(raised.value.details) == 250_001
