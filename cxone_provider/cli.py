@@ -855,8 +855,20 @@ def emulator(  # noqa: PLR0917 -- typer maps parameters to options, none is posi
         list[str] | None,
         typer.Option(
             "--client",
-            help="OAuth client ID:SECRET[:SCOPES] (repeatable; scopes space- or comma-separated, "
-            "default DataActions.ReadWrite). Without it: demo / demo-secret.",
+            envvar="CXONE_EMULATOR_CLIENTS",
+            help="OAuth client ID:SECRET[:SCOPES] (repeatable; scopes comma-separated, default "
+            "DataActions.ReadWrite). The command line is visible to every local user (ps): "
+            "prefer CXONE_EMULATOR_CLIENTS (clients separated by spaces) or --clients-file. "
+            "Without any: demo / demo-secret.",
+            show_envvar=False,
+        ),
+    ] = None,
+    clients_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--clients-file",
+            help="File of OAuth clients, one ID:SECRET[:SCOPES] per line (# comments).",
+            show_default=False,
         ),
     ] = None,
     token_ttl: Annotated[int, typer.Option(help="Seconds a token is valid.")] = 3600,
@@ -887,14 +899,18 @@ def emulator(  # noqa: PLR0917 -- typer maps parameters to options, none is posi
         DEMO_CLIENT,
         EmulatorSettings,
         OAuthClient,
+        clients_from_file,
     )
 
     try:
+        clients = tuple(OAuthClient.parse(text) for text in client or ())
+        if clients_file is not None:
+            clients += clients_from_file(clients_file)
         settings = EmulatorSettings(
             host=host,
             port=port,
             db=db,
-            clients=tuple(OAuthClient.parse(text) for text in client) if client else (DEMO_CLIENT,),
+            clients=clients or (DEMO_CLIENT,),
             token_ttl_s=token_ttl,
             rate_limit=rate_limit,
             burst=burst,
