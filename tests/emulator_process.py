@@ -8,13 +8,14 @@ through the `emulator` and `start_emulator` fixtures of conftest.py.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -36,11 +37,18 @@ class EmulatorProcess:
         *,
         db_path: Path | None = None,
         cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        client: tuple[str, str] | None = None,
     ) -> None:
+        """Start it; `env` adds to the environment, `client` is the one tests use.
+
+        `client` is needed when the first `--client` is not it (clients in `env` or a file).
+        """
         self.cli_args = tuple(cli_args)
         self.db_path = db_path
         self.cwd = cwd
-        self.client_id, self.client_secret = _first_client(self.cli_args)
+        self.env = dict(env or {})
+        self.client_id, self.client_secret = client or _first_client(self.cli_args)
         self.port = 0
         self.base_url = ""
         self.output: list[str] = []
@@ -68,6 +76,7 @@ class EmulatorProcess:
         self._process = subprocess.Popen(
             command,
             cwd=self.cwd,
+            env={**os.environ, **self.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
