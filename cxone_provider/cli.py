@@ -13,6 +13,7 @@ import difflib
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -25,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from cxone_provider.errors import ConfigurationError, CxoneError
+from cxone_provider.errors import ConfigurationError, CxoneError, DeadlineExceededError
 
 if TYPE_CHECKING:
     from cxone_provider.client import CxoneClient
@@ -150,8 +151,11 @@ def _evaluate(output: _Output, program_dir: Path, stack: str | None) -> Declarat
         return evaluate(program_dir, stack)
 
 
-def _client(stack: StackConfig | None) -> CxoneClient:
-    """A client of the tenant, connected from the stack's config, else the environment."""
+def _client(stack: StackConfig | None) -> tuple[CxoneClient, float]:
+    """A client of the tenant, connected from the stack's config, else the environment.
+
+    With it, the seconds a command may spend on the tenant (cxone:operationTimeout).
+    """
     from cxone_provider.client import CxoneClient  # noqa: PLC0415 -- keeps `cxone emulator` fast
     from cxone_provider.settings import load_settings  # noqa: PLC0415 -- idem
 
@@ -167,30 +171,47 @@ def _client(stack: StackConfig | None) -> CxoneClient:
             )
         raise ConfigurationError(message) from None
     connection = settings.connection
-    return CxoneClient(
+    client = CxoneClient(
         connection.base_url,
         connection.client_id,
         connection.client_secret,
         max_attempts=CLI_MAX_ATTEMPTS,
     )
+    return client, settings.operation_timeout_s
 
 
 def _read_tenant(
     output: _Output, stack: StackConfig | None
 ) -> tuple[str, dict[str, tuple[str, ...]]]:
     """The tenant's base URL and its actions (name to dependencies)."""
-    with _client(stack) as client, output.progress() as progress:
-        listed = _list_actions(client, progress)
+    client, timeout_s = _client(stack)
+    with client, output.progress() as progress:
+        listed = _list_actions(client, progress, timeout_s)
         return client.base_url, {action.name: tuple(action.dependencies) for action in listed}
 
 
-def _list_actions(client: CxoneClient, progress: Progress) -> list[Action]:
-    """Every action of the tenant, counted on the progress display as the pages come."""
+def _list_actions(client: CxoneClient, progress: Progress, timeout_s: float) -> list[Action]:
+    """Every action of the tenant, counted on the progress display as the pages come.
+
+    The whole listing ends within `timeout_s`: a server that never stops paging, or never
+    answers, cannot hang the command.
+    """
+    from cxone_provider.client import deadline  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
     task = progress.add_task(f"Reading the actions of {client.base_url}", total=None)
-    listed = []
-    for action in client.list_actions():
-        listed.append(action)
-        progress.advance(task)
+    listed: list[Action] = []
+    try:
+        with deadline(time.monotonic() + timeout_s):
+            for action in client.list_actions():
+                listed.append(action)
+                progress.advance(task)
+    except DeadlineExceededError as exc:
+        msg = (
+            f"reading the actions of {client.base_url} took longer than {timeout_s:g} s "
+            f"({len(listed)} read; cxone:operationTimeout or CXONE_OPERATION_TIMEOUT sets the "
+            f"limit); is the base URL a CXone API? The last step: {exc}"
+        )
+        raise DeadlineExceededError(msg) from None
     return listed
 
 
@@ -506,8 +527,9 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
             )
             raise ConfigurationError(message)
         stack_config = load_stack_config(locate_project(program_dir), stack) if stack else None
-        with _client(stack_config) as client, output.progress() as progress:
-            listed = _list_actions(client, progress)
+        client, timeout_s = _client(stack_config)
+        with client, output.progress() as progress:
+            listed = _list_actions(client, progress, timeout_s)
             selected = export.select(listed, name_filter)
             writing = progress.add_task(f"Writing {out}", total=len(selected))
             written = export.write_program(

@@ -188,15 +188,27 @@ class CxoneClient:
         return next(self.list_actions(name=name, page_size=1), None)
 
     def list_actions(self, *, name: str | None = None, page_size: int = 100) -> Iterator[Action]:
-        """Every action of the tenant (or those with `name`), following cursors page by page."""
+        """Every action of the tenant (or those with `name`), following cursors page by page.
+
+        A cursor the server gives twice would make the listing go round for ever: CxoneError.
+        """
         params: dict[str, str | int] = {"pageSize": page_size}
         if name is not None:
             params["name"] = name
+        seen: set[str] = set()
         while True:
             page = _parse(ActionPage, self._call("GET", ACTIONS_PATH, params=params).response)
             yield from page.entities
             if not page.next_cursor:
                 return
+            if page.next_cursor in seen:
+                msg = (
+                    f"GET {self.base_url}{ACTIONS_PATH} gave the same nextCursor again after "
+                    f"{len(seen) + 1} pages, so the listing would never end; the server is not "
+                    "following the CXone API (check the base URL)"
+                )
+                raise CxoneError(msg)
+            seen.add(page.next_cursor)
             params["cursor"] = page.next_cursor
 
     def update_action(

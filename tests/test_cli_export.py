@@ -8,6 +8,7 @@ import uuid
 import pytest
 from cli_projects import ACTIONS, REPO, STACKS, cxone, emulator_env
 from engine import ProviderServer
+from paging_server import PagingServer
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.proto import provider_pb2
@@ -217,3 +218,28 @@ def test_a_bad_name_filter_and_a_missing_connection_are_usage_errors(tmp_path, e
     unconnected = cxone("export", "--out", tmp_path / "b")
     assert unconnected.exit_code == 2
     assert "missing cxone:baseUrl" in unconnected.stderr
+
+
+@pytest.mark.parametrize("paging", ["repeat", "endless"])
+def test_an_export_from_a_server_that_pages_for_ever_ends_with_a_usage_error(tmp_path, paging):
+    """Issue 11, case 14: a repeated cursor, or pages without end, stop export with exit 2."""
+    server = PagingServer(paging)
+    try:
+        env = {
+            "CXONE_BASE_URL": server.base_url,
+            "CXONE_CLIENT_ID": "any",
+            "CXONE_CLIENT_SECRET": "secret",
+            "CXONE_OPERATION_TIMEOUT": "1",
+        }
+        ran = cxone("export", "--out", tmp_path / "out", "--json", env=env)
+    finally:
+        server.close()
+    assert ran.exit_code == 2
+    error = ran.json["error"]
+    if paging == "repeat":
+        assert error["type"] == "CxoneError"
+        assert "gave the same nextCursor again" in error["message"]
+    else:
+        assert error["type"] == "DeadlineExceededError"
+        assert "took longer than 1 s" in error["message"]
+        assert "CXONE_OPERATION_TIMEOUT" in error["message"]
