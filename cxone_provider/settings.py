@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 from cxone_provider.errors import ConfigurationError
+from cxone_provider.urls import redacted, shown_url
 
 NAMESPACE: Final = "cxone"
 TestFailurePolicy = Literal["fail", "warn"]
@@ -203,11 +204,11 @@ def _base_url(base_url: str | None, site: str | None, problems: list[str]) -> st
         parts = urlsplit(base_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             problems.append(
-                f"{BASE_URL.config_key} is {base_url!r}: use an http(s) URL such as "
+                f"{BASE_URL.config_key} is {shown_url(base_url)!r}: use an http(s) URL such as "
                 "https://<site>.api.nicecxone.com or http://127.0.0.1:8765"
             )
             return None
-        return base_url.rstrip("/")
+        return shown_url(base_url).rstrip("/")  # the API needs no user:password@ nor query
     if site is not None:
         if not _SITE.fullmatch(site):
             problems.append(
@@ -230,7 +231,7 @@ def _webhook(url: str | None, secret: str | None, problems: list[str]) -> Webhoo
         return None
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        problems.append(f"{WEBHOOK_URL.config_key} is {url!r}: use an http(s) URL")
+        problems.append(f"{WEBHOOK_URL.config_key} is {redacted(url)!r}: use an http(s) URL")
         return None
     return Webhook(url, secret)
 

@@ -243,3 +243,26 @@ def test_an_export_from_a_server_that_pages_for_ever_ends_with_a_usage_error(tmp
         assert error["type"] == "DeadlineExceededError"
         assert "took longer than 1 s" in error["message"]
         assert "CXONE_OPERATION_TIMEOUT" in error["message"]
+
+
+def test_credentials_and_query_of_the_base_url_are_never_written(tmp_path, emulator, api):
+    """Issue 11, case 13: not in __main__.py, Pulumi.yaml, the --json output or the text."""
+    deploy_example(api)
+    host = emulator.base_url.removeprefix("http://")
+    env = {
+        **emulator_env(emulator),
+        "CXONE_BASE_URL": f"http://leaky-user:leaky-pass@{host}/?apikey=leaky-query",
+    }
+    out = tmp_path / "adopted"
+    ran = cxone("export", "--out", out, "--json", env=env)
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.json["source"] == emulator.base_url
+    text = cxone("export", "--out", tmp_path / "again", env=env)
+    written = (
+        "".join(path.read_text() for path in out.rglob("*") if path.is_file())
+        + ran.stdout
+        + text.stdout
+        + text.stderr
+    )
+    for secret in ("leaky-user", "leaky-pass", "leaky-query"):
+        assert secret not in written
