@@ -269,10 +269,12 @@ def validate_command(
 ) -> None:
     """Check a stack program's declared actions before deploying: every problem at once.
 
-    Runs the program without the Pulumi CLI or credentials, then the provider's own check on
-    each action (names, sizes, V8 syntax with file, line and column) and the graph check on
-    all of them (duplicate names, unknown dependencies, cycles with their path,
-    contradictory depends_on). Exit code 1 when there is any problem.
+    Runs the program's own code (its __main__.py, as `pulumi up` would, but under Pulumi's
+    mocks: no Pulumi CLI, no credentials) in a child process for at most 300 s, and ends
+    whatever it leaves running; then the provider's own check on each action (names, sizes,
+    V8 syntax with file, line and column) and the graph check on all of them (duplicate
+    names, unknown dependencies, cycles with their path, contradictory depends_on). Exit
+    code 1 when there is any problem.
     """
     from cxone_provider.preflight import preflight  # noqa: PLC0415 -- keeps `cxone emulator` fast
 

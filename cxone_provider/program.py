@@ -16,10 +16,12 @@ Values that are Pulumi Outputs are not known before a deployment; they come back
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
 import runpy
+import signal
 import subprocess
 import sys
 import tempfile
@@ -309,32 +311,48 @@ def evaluate(
             str(result_file),
         ]
         environment = {**os.environ, "PULUMI_CONFIG": json.dumps(config.values)}
-        try:
-            completed = subprocess.run(  # noqa: S603 -- our own module, run by this Python
+        captured = Path(scratch) / "output.txt"
+        with captured.open("wb") as output_file:
+            # Output goes to a file and the wait is for the process, not for the end of its
+            # output: a child the program leaves running cannot hold the command up. The
+            # program gets a process group of its own, ended whole once it is done.
+            process = subprocess.Popen(  # noqa: S603 -- our own module, run by this Python
                 command,
                 cwd=project.program_dir,
                 env=environment,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                check=False,
+                stdout=output_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired:
+            try:
+                returncode = process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                returncode = None
+            finally:
+                _end_process_group(process)
+        output = captured.read_text(encoding="utf-8", errors="replace")
+        if returncode is None:
             msg = (
                 f"the program {str(project.main)!r} did not finish within {timeout_s:g} s; a "
                 "stack program should only declare resources (look for loops or network calls)"
             )
-            raise ProgramError(msg) from None
-        output = completed.stdout + completed.stderr
+            raise ProgramError(msg)
         if not result_file.is_file():
             msg = (
                 f"the program {str(project.main)!r} could not be run (exit code "
-                f"{completed.returncode}):\n{_tail(output)}"
+                f"{returncode}):\n{_tail(output)}"
             )
             raise ProgramError(msg)
         found = json.loads(result_file.read_text(encoding="utf-8"))
     return _declarations(project, config, found, output)
+
+
+def _end_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of the program's process group (children it left behind), reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _tail(text: str) -> str:
