@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -410,12 +411,19 @@ def test_a_script_file_that_is_not_utf8_is_a_problem_at_the_line_that_reads_it(t
     assert "crm_match_key.js' is not UTF-8 text (byte 0xff" in problem["message"]
 
 
-def _gone_or_zombie(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
+def _ended(pid: int, *, within_s: float = 10.0) -> bool:
+    """Whether the process is gone (or a zombie) within `within_s`: SIGKILL lands a bit later."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
 
 
 LINGERING = """
@@ -439,7 +447,7 @@ def test_a_child_the_program_leaves_running_does_not_hold_validate_up(tmp_path):
     ran = cxone("validate", program, "--json")
     assert ran.exit_code == 0, ran.stdout
     assert [action["name"] for action in ran.json["program"]["actions"]] == ["echo"]
-    assert _gone_or_zombie(int(pid_file.read_text()))
+    assert _ended(int(pid_file.read_text()))
 
 
 def test_a_program_past_its_time_is_ended_with_its_children(tmp_path):
@@ -451,7 +459,7 @@ def test_a_program_past_its_time_is_ended_with_its_children(tmp_path):
     )
     with pytest.raises(ProgramError, match="did not finish within 2 s"):
         evaluate(program, timeout_s=2)
-    assert _gone_or_zombie(int(pid_file.read_text()))
+    assert _ended(int(pid_file.read_text()))
 
 
 def test_the_help_of_validate_says_it_runs_the_program_and_for_how_long():
