@@ -9,7 +9,10 @@
 `register` validates the whole graph before it registers anything, so a cycle or an unknown
 dependency fails the program with every problem listed and no resource half-declared. Each
 resource gets `depends_on` = the resources of its declared dependencies (plus any hand-written
-ordering), so Pulumi creates dependencies first and deletes dependents first. `validate`
+ordering), so Pulumi creates dependencies first and deletes dependents first, and names each
+managed dependency through that resource's `name` output, so that the engine knows an action
+must be replaced with the actions it calls (a delete-before-replace cascades only through such
+property dependencies). `validate`
 runs the same checks without Pulumi, for tools that only inspect a program's declarations;
 `collecting_catalogs` lets such tools (`cxone validate`) see every catalog a program registers.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, overload
 
@@ -103,6 +106,7 @@ class ActionCatalog:
         test_input: Any = DEFAULT_TEST_INPUT,
         expected_output: Any = None,
         on_test_failure: str | None = None,
+        adopt: bool = False,
         depends_on: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> DataActionArgs: ...
@@ -190,7 +194,8 @@ class ActionCatalog:
 
         Nothing is registered when validation fails. Each resource is named after its action
         and depends on the resources of the actions it must follow, merged with any
-        `opts.depends_on` given to `add`.
+        `opts.depends_on` given to `add`; its managed dependencies are those resources'
+        `name` outputs.
         """
         if self._registered:
             msg = "ActionCatalog.register() was already called; register a catalog once"
@@ -206,8 +211,15 @@ class ActionCatalog:
             ordering = pulumi.ResourceOptions(
                 depends_on=[resources[needed] for needed in validated.prerequisites(name)]
             )
+            args = replace(
+                entry.args,
+                dependencies=[
+                    resources[needed].name if needed in resources else needed
+                    for needed in entry.dependencies
+                ],
+            )
             resources[name] = DataAction(
-                name, entry.args, pulumi.ResourceOptions.merge(entry.opts, ordering)
+                name, args, pulumi.ResourceOptions.merge(entry.opts, ordering)
             )
         return resources
 

@@ -15,10 +15,11 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Final, NamedTuple, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,6 +32,7 @@ from cxone_provider.errors import ConfigurationError, CxoneError, DeadlineExceed
 if TYPE_CHECKING:
     from cxone_provider.client import CxoneClient
     from cxone_provider.demo import Deployed
+    from cxone_provider.diff import ComparedField, Side, SideSpec
     from cxone_provider.export import Export
     from cxone_provider.localrun import Outcome
     from cxone_provider.models import Action
@@ -151,23 +153,41 @@ def _evaluate(output: _Output, program_dir: Path, stack: str | None) -> Declarat
         return evaluate(program_dir, stack)
 
 
-def _client(stack: StackConfig | None) -> tuple[CxoneClient, float]:
+class _Tenant(NamedTuple):
+    """A client of a tenant, and the seconds a command may spend reading it."""
+
+    client: CxoneClient
+    timeout_s: float
+
+
+def _client(stack: StackConfig | None, base_url: str | None = None) -> _Tenant:
     """A client of the tenant, connected from the stack's config, else the environment.
 
-    With it, the seconds a command may spend on the tenant (cxone:operationTimeout).
+    A stack with a config file takes its secret from `CXONE_CLIENT_SECRET_<STACK>` when that
+    is set, so one command can reach two tenants. `base_url` (a tenant given by its URL)
+    replaces the stack's connection: credentials then come from the environment. The
+    timeout is cxone:operationTimeout (CXONE_OPERATION_TIMEOUT).
     """
     from cxone_provider.client import CxoneClient  # noqa: PLC0415 -- keeps `cxone emulator` fast
     from cxone_provider.settings import load_settings  # noqa: PLC0415 -- idem
 
+    config = {"cxone:baseUrl": base_url} if base_url is not None else stack.values if stack else {}
+    named = stack.name if stack is not None and stack.file is not None else None
+    secret_variable = stack_secret_variable(named) if named is not None else None
+    environ = dict(os.environ)
+    if secret_variable is not None and secret_variable in environ:
+        environ["CXONE_CLIENT_SECRET"] = environ[secret_variable]
     try:
-        settings = load_settings(stack.values if stack else {}, os.environ)
+        settings = load_settings(config, environ)
     except ConfigurationError as exc:
         message = f"reading the tenant needs its connection. {exc}"
+        if secret_variable is not None:
+            message += f"\nThe secret of stack {named!r} may also be in {secret_variable}."
         if stack is not None and stack.encrypted:
             message += (
                 f"\n{', '.join(stack.encrypted)} is encrypted in {stack.file}, and only the "
                 "Pulumi CLI can decrypt it: set its environment variable instead (e.g. "
-                "CXONE_CLIENT_SECRET)."
+                f"{secret_variable or 'CXONE_CLIENT_SECRET'})."
             )
         raise ConfigurationError(message) from None
     connection = settings.connection
@@ -177,27 +197,35 @@ def _client(stack: StackConfig | None) -> tuple[CxoneClient, float]:
         connection.client_secret,
         max_attempts=CLI_MAX_ATTEMPTS,
     )
-    return client, settings.operation_timeout_s
+    return _Tenant(client, settings.operation_timeout_s)
+
+
+def stack_secret_variable(stack: str) -> str:
+    """`CXONE_CLIENT_SECRET_<STACK>`: the stack's name in capitals, other characters as `_`."""
+    return "CXONE_CLIENT_SECRET_" + "".join(
+        c if c.isascii() and c.isalnum() else "_" for c in stack.upper()
+    )
 
 
 def _read_tenant(
     output: _Output, stack: StackConfig | None
 ) -> tuple[str, dict[str, tuple[str, ...]]]:
     """The tenant's base URL and its actions (name to dependencies)."""
-    client, timeout_s = _client(stack)
-    with client, output.progress() as progress:
-        listed = _list_actions(client, progress, timeout_s)
-        return client.base_url, {action.name: tuple(action.dependencies) for action in listed}
+    tenant = _client(stack)
+    with tenant.client, output.progress() as progress:
+        listed = _list_actions(tenant, progress)
+        return tenant.client.base_url, {a.name: tuple(a.dependencies) for a in listed}
 
 
-def _list_actions(client: CxoneClient, progress: Progress, timeout_s: float) -> list[Action]:
+def _list_actions(tenant: _Tenant, progress: Progress) -> list[Action]:
     """Every action of the tenant, counted on the progress display as the pages come.
 
-    The whole listing ends within `timeout_s`: a server that never stops paging, or never
-    answers, cannot hang the command.
+    The whole listing ends within the tenant's timeout: a server that never stops paging, or
+    never answers, cannot hang the command.
     """
     from cxone_provider.client import deadline  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
+    client, timeout_s = tenant
     task = progress.add_task(f"Reading the actions of {client.base_url}", total=None)
     listed: list[Action] = []
     try:
@@ -508,9 +536,9 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
 ) -> None:
     """Write a tenant's actions as a ready-to-run stack program that adopts them.
 
-    One .js file per action, the declarations with their dependencies, and each action's id
-    as the import_ option, so the first `pulumi up` adopts the actions instead of creating
-    them. Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
+    One .js file per action and the declarations with their dependencies, each with
+    adopt=True, so the first `pulumi up` adopts the actions instead of creating them.
+    Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
     CXONE_CLIENT_SECRET.
     """
     from cxone_provider import export  # noqa: PLC0415 -- keeps `cxone emulator` fast
@@ -529,9 +557,10 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
             )
             raise ConfigurationError(message)
         stack_config = load_stack_config(locate_project(program_dir), stack) if stack else None
-        client, timeout_s = _client(stack_config)
+        tenant = _client(stack_config)
+        client = tenant.client
         with client, output.progress() as progress:
-            listed = _list_actions(client, progress, timeout_s)
+            listed = _list_actions(tenant, progress)
             selected = export.select(listed, name_filter)
             writing = progress.add_task(f"Writing {out}", total=len(selected))
             written = export.write_program(
@@ -585,8 +614,227 @@ def _print_export(output: _Output, written: Export, listed: int, source: str) ->
     console.print(
         f"Next: cd {written.out} && python -m venv .venv && .venv/bin/pip install -r "
         "requirements.txt && pulumi stack init <stack> && pulumi config set ... && pulumi up "
-        "(adopts every action; then empty IMPORT_IDS in __main__.py)"
+        "(adopts every action, writing nothing to them)"
     )
+
+
+# --- diff ----------------------------------------------------------------------------------
+
+
+class DiffFormat(StrEnum):
+    """How `cxone diff` prints its answer when it is not --json."""
+
+    TEXT = "text"
+    MARKDOWN = "markdown"
+
+
+_DIFF_EXAMPLE: Final = """[bold]Examples[/bold]
+
+  cxone diff --stack prod                  # drift: the program against prod's tenant
+
+  cxone diff --stack staging --stack prod  # before a promotion: staging's tenant, then prod's
+
+  cxone diff --stack staging --stack prod --format markdown > diff.md    # a PR comment
+
+  cxone diff adopted --stack prod --ignore description   # a cxone export folder, then prod
+
+  cxone diff https://acme-dev.api.nicecxone.com stack:prod --only 'crm_*' --json
+"""
+_COMPARED_FIELDS: Final = "script, dependencies, description, enabled, trigger_type, type"
+"""For --help, which is built before `cxone_provider.diff` is imported (a test keeps it true)."""
+
+
+@app.command("diff", epilog=_DIFF_EXAMPLE)
+def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and options
+    sides: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="At most two sides, each a folder (a stack program or a `cxone export` "
+            "folder), a tenant's URL (http:// or https://), or stack:NAME (as --stack NAME).",
+            metavar="SIDE",
+            show_default=False,
+        ),
+    ] = None,
+    stack: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stack",
+            "-s",
+            help="A side: the tenant of the stack's Pulumi.NAME.yaml (repeatable; these sides "
+            "come after the SIDE arguments).",
+            show_default=False,
+        ),
+    ] = None,
+    program_dir: Annotated[
+        Path,
+        typer.Option(
+            "--program",
+            "-p",
+            help="The project whose stack files --stack reads, and the program compared when "
+            "only one side is given.",
+        ),
+    ] = Path(),
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            help=f"A field not to compare (repeatable): {_COMPARED_FIELDS}.",
+            show_default=False,
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Compare only these actions: names or shell patterns such as 'crm_*' "
+            "(repeatable, or comma-separated).",
+            show_default=False,
+        ),
+    ] = None,
+    diff_format: Annotated[
+        DiffFormat,
+        typer.Option("--format", "-f", help="text for a terminal, markdown for a PR comment."),
+    ] = DiffFormat.TEXT,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare two sets of Data Actions and show what differs: drift, and what a promotion does.
+
+    [bold]Sides[/bold]: cxone diff [LEFT] [RIGHT] [--stack NAME]... takes the SIDE arguments,
+    then each --stack, in that order, as LEFT and RIGHT. A lone side is RIGHT, and LEFT is
+    the --program: `cxone diff --stack prod` compares the program with prod's tenant, `cxone
+    diff --stack staging --stack prod` compares two tenants. A side is:
+
+    - a folder: a stack program or a `cxone export` folder, run offline as `cxone validate`
+    runs it; it sees the config of the stack it is compared with;
+
+    - --stack NAME or stack:NAME: the tenant of Pulumi.NAME.yaml (in the --program's project):
+    its cxone:baseUrl/site and cxone:clientId, else CXONE_BASE_URL and CXONE_CLIENT_ID; the
+    secret from CXONE_CLIENT_SECRET_NAME (e.g. CXONE_CLIENT_SECRET_PROD), else
+    CXONE_CLIENT_SECRET;
+
+    - a URL (http:// or https://): a tenant, as CXONE_CLIENT_ID and CXONE_CLIENT_SECRET.
+
+    Tenants are only read (GET requests, with the client's pacing and retries). Compared:
+    what the API stores, normalized as `pulumi preview` normalizes it (dependencies as a
+    set: a different order is shown, but is no difference).
+
+    [bold]Exit codes[/bold]: 0 no difference, 1 differences, 2 error.
+    """
+    from cxone_provider import diff  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    ignored = _ignored_fields(ignore or [])
+    if as_json and diff_format is not DiffFormat.TEXT:
+        message = "--json and --format markdown are two answers: give one of them"
+        raise typer.BadParameter(message, param_hint="--format")
+    output = _Output("diff", as_json=as_json)
+    with output.errors():
+        specs = diff.parse_sides(sides or [], stack or [])
+        left, right = _read_sides(output, specs, program_dir)
+        names = [n.strip() for item in only for n in item.split(",") if n.strip()] if only else None
+        comparison = diff.compare(left, right, ignore=ignored, only=names)
+    for note in (*left.notes, *right.notes):
+        output.note(note)
+    if comparison.unmatched:
+        output.note(f"--only matched no action: {', '.join(comparison.unmatched)}")
+    if as_json:
+        output.emit(diff.to_json(comparison))
+    elif diff_format is DiffFormat.MARKDOWN:
+        typer.echo(diff.to_markdown(comparison), nl=False)
+    else:
+        diff.print_text(comparison, output.out)
+    raise typer.Exit(EXIT_OK if comparison.differences == 0 else EXIT_PROBLEMS)
+
+
+def _ignored_fields(ignore: list[str]) -> list[ComparedField]:
+    from cxone_provider.diff import ComparedField  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    known = [field.value for field in ComparedField]
+    unknown = [field for field in ignore if field not in known]
+    if unknown:
+        message = f"{', '.join(unknown)}: not a compared field; use {', '.join(known)}"
+        raise typer.BadParameter(message, param_hint="--ignore")
+    return [ComparedField(field) for field in ignore]
+
+
+def _read_sides(
+    output: _Output, specs: tuple[SideSpec, SideSpec], program_dir: Path
+) -> tuple[Side, Side]:
+    """Both sides, read at the same time: a program runs while a tenant is listed.
+
+    Every connection is resolved before anything is read, and two sides that are one tenant
+    are refused (missing stack settings falling back to the same environment, say).
+    """
+    stacks = [spec.value for spec in specs if spec.kind == "stack"]
+    program_stack = stacks[0] if len(stacks) == 1 else None
+    clients: list[_Tenant | None] = []
+    try:
+        clients.extend(_side_client(spec, program_dir) for spec in specs)
+        tenants = [t.client.base_url.lower() for t in clients if t is not None]
+        if len(tenants) == len(specs) and tenants[0] == tenants[1]:
+            message = (
+                f"both sides are the tenant at {tenants[0]}: give each stack its own "
+                "cxone:baseUrl (or cxone:site) in its Pulumi.<stack>.yaml"
+            )
+            raise ConfigurationError(message)
+        with output.progress() as progress, ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [
+                pool.submit(
+                    _read_side,
+                    spec,
+                    tenant,
+                    progress=progress,
+                    program=Path(spec.value) if spec.value else program_dir,
+                    program_stack=program_stack,
+                    base=output.base,
+                )
+                for spec, tenant in zip(specs, clients, strict=True)
+            ]
+            return futures[0].result(), futures[1].result()
+    finally:
+        for tenant in clients:
+            if tenant is not None:
+                tenant.client.close()
+
+
+def _side_client(spec: SideSpec, program_dir: Path) -> _Tenant | None:
+    """The client of a tenant side (not yet connected); None for a program."""
+    from cxone_provider.program import load_stack_config, locate_project  # noqa: PLC0415 -- idem
+
+    if spec.kind == "url":
+        return _client(None, base_url=spec.value)
+    if spec.kind == "program":
+        return None
+    project = locate_project(program_dir)
+    config = load_stack_config(project, spec.value)
+    if config.file is None:
+        known = ", ".join(project.stacks()) or "none"
+        message = (
+            f"no Pulumi.{spec.value}.yaml in {str(project.config_dir)!r} (stacks with a config "
+            f"file: {known}); name another stack, or give the tenant's URL instead"
+        )
+        raise ConfigurationError(message)
+    return _client(config)
+
+
+def _read_side(
+    spec: SideSpec,
+    tenant: _Tenant | None,
+    *,
+    progress: Progress,
+    program: Path,
+    program_stack: str | None,
+    base: Path,
+) -> Side:
+    from cxone_provider import diff  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.program import evaluate  # noqa: PLC0415 -- idem
+
+    if tenant is not None:
+        listed = _list_actions(tenant, progress)
+        stack = spec.value if spec.kind == "stack" else None
+        return diff.tenant_side(listed, base_url=tenant.client.base_url, stack=stack)
+    progress.add_task(f"Running the program in {program} under Pulumi's mocks", total=None)
+    declarations = evaluate(program, program_stack)
+    return diff.program_side(declarations, main=_shown_path(declarations.project.main, base))
 
 
 # --- test ----------------------------------------------------------------------------------

@@ -133,7 +133,9 @@ def install_advice(reason: str) -> str:
         f"cxone demo deploys with `pulumi up`, which needs the Pulumi CLI: {reason}. Install "
         "it with `curl -fsSL https://get.pulumi.com | sh` (Linux, macOS), `brew install "
         "pulumi/tap/pulumi` (macOS) or `winget install pulumi` (Windows), see "
-        "https://www.pulumi.com/docs/install/, open a new shell so that `pulumi` is on PATH, "
+        "https://www.pulumi.com/docs/install/ (where those downloads are blocked, "
+        "`scripts/install-pulumi` in a checkout of cxone-provider builds it from Pulumi's Go "
+        "modules), open a new shell so that `pulumi` is on PATH, "
         "and run `cxone demo` again. Everything else works without it: `cxone emulator`, "
         "`cxone validate`, `cxone graph`, `cxone test` and `cxone export`."
     )

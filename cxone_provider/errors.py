@@ -157,7 +157,10 @@ class AuthenticationError(CxoneError):
         self.code = code
         hint = {
             "invalid_client": "check cxone:clientId and cxone:clientSecret (or CXONE_CLIENT_ID "
-            "and CXONE_CLIENT_SECRET) against the OAuth application in the CXone admin console",
+            "and CXONE_CLIENT_SECRET) against the OAuth application in the CXone admin console. "
+            "`pulumi destroy` and `pulumi refresh` use the config recorded by the last "
+            "`pulumi up`: after rotating the secret or moving the tenant, add --run-program to "
+            "them (or run `pulumi up` first)",
             "invalid_scope": "the OAuth application must be granted the DataActions.ReadWrite "
             "scope",
         }.get(code, "check the OAuth application's settings in the CXone admin console")
@@ -173,12 +176,14 @@ _HINTS: dict[str, str] = {
     "INSUFFICIENT_SCOPE": "the OAuth client needs the DataActions.ReadWrite scope; grant it in "
     "the CXone admin console",
     "NOT_FOUND": "the action no longer exists; run `pulumi refresh` to update the state",
-    "NAME_CONFLICT": "an action with this name already exists on the tenant; import it "
-    "(`pulumi import` or the import_ resource option, id from `cxone export`) instead of "
-    "creating it, or choose another name",
+    "NAME_CONFLICT": "an action with this name already exists on the tenant; adopt it "
+    "(adopt=True on the DataAction, with a declaration that matches it, as `cxone export` "
+    "writes) instead of creating it, or choose another name",
     "DEPENDENCY_CYCLE": "this change would close a dependency cycle; remove one dependency",
     "ACTION_IN_USE": "other actions still depend on this one; remove the dependency from them "
-    "(or delete them) first",
+    "(or delete them) first. A replacement deletes first: the actions that call this one are "
+    "replaced with it when their dependencies name it through its DataAction's `name` output "
+    "(ActionCatalog does this)",
     "IDEMPOTENCY_KEY_IN_USE": "the same request is still being processed; retry shortly",
     "IDEMPOTENCY_KEY_REUSED": "an Idempotency-Key was reused with a different body; this is a "
     "client bug, please report it",

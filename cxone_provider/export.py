@@ -3,10 +3,10 @@
 The program written is the shape of the example stack: `Pulumi.yaml`, `requirements.txt`,
 `__main__.py` declaring every action on an `ActionCatalog` (description, dependencies,
 enabled, trigger exactly as on the tenant), and one `actions/<name>.js` per action holding
-its script byte for byte. Each declaration carries the action's id as the `import_` resource
-option, so the first `pulumi up` adopts the existing actions instead of creating new ones
-(and fails, changing nothing, if a declaration differs from the tenant). Dependencies on
-actions left out by a name filter are declared as unmanaged tenant actions.
+its script byte for byte. Each declaration says `adopt=True`, so the first `pulumi up` takes
+over the existing actions instead of creating new ones, without writing to them (and fails
+for any declaration that differs from the tenant). Dependencies on actions left out by a name
+filter are declared as unmanaged tenant actions.
 """
 
 from __future__ import annotations
@@ -164,11 +164,9 @@ def _program(
     lines = [
         f'"""Data Actions exported from {source} by `cxone export` ({len(actions)} actions).',
         "",
-        "The first `pulumi up` adopts them: each declaration carries its action's id",
-        "(IMPORT_IDS) as the `import_` option, so Pulumi imports the existing action instead of",
-        "creating it, and fails without changing anything if a declaration differs from the",
-        "tenant. Once they are adopted, empty IMPORT_IDS: a declaration you rename later must",
-        "not import the old action.",
+        "The first `pulumi up` adopts them: each declaration says `adopt=True`, so the existing",
+        "action is taken over instead of created (nothing is written to it), and the up fails",
+        "for any declaration that differs from the tenant. Edit them afterwards like any other.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -181,15 +179,6 @@ def _program(
         "",
         "HERE = Path(__file__).resolve().parent",
         f"ACTIONS = Path({_text(ACTIONS_DIR)})",
-        "",
-        "IMPORT_IDS: dict[str, str] = {",
-        *(f"    {_text(action.name)}: {_text(action.id)}," for action in actions),
-        "}",
-        "",
-        "",
-        "def adopt(name: str) -> pulumi.ResourceOptions:",
-        '    """Adopt the existing action: its id as import_ (none once IMPORT_IDS is empty)."""',
-        "    return pulumi.ResourceOptions(import_=IMPORT_IDS.get(name))",
         "",
     ]
     if exact:
@@ -251,5 +240,5 @@ def _declaration(action: Action, file: str) -> list[str]:
         lines.append("        enabled=False,")
     if action.trigger.type != "MANUAL":
         lines.append(f"        trigger_type={_text(action.trigger.type)},")
-    lines += [f"        opts=adopt({_text(action.name)}),", "    )"]
+    lines += ["        adopt=True,", "    )"]
     return lines

@@ -33,7 +33,7 @@ from typing import Any, Final, Literal
 
 import pulumi
 import yaml
-from pulumi.output import UNKNOWN
+from pulumi.output import UNKNOWN, Unknown
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from cxone_provider.catalog import collecting_catalogs
@@ -48,6 +48,7 @@ from cxone_provider.errors import (
 from cxone_provider.graph import Declaration
 from cxone_provider.provider import INPUTS, ORIGIN, TYPE_TOKEN
 from cxone_provider.resource import DataActionArgs, registration
+from cxone_provider.settings import PROJECT_FILES
 from cxone_provider.textfiles import read_utf8
 
 __all__ = [
@@ -62,7 +63,6 @@ __all__ = [
     "locate_project",
 ]
 
-PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml")
 DEFAULT_STACK: Final = "validate"
 EVALUATION_TIMEOUT_S: Final = 300.0
 _UNKNOWN_MARKER: Final = "__cxone_unknown__"
@@ -510,8 +510,11 @@ def _action(
 
 
 def _plain(value: Any) -> Any:
-    """A JSON value for an input: Outputs (unknown before a deployment) become the marker."""
-    if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
+    """A JSON value for an input: Outputs and unknown values become the marker.
+
+    The mocks resolve an output that is not known before a deployment to `Unknown`.
+    """
+    if isinstance(value, pulumi.Output | Unknown) or inspect.isawaitable(value):
         return {_UNKNOWN_MARKER: True}
     if isinstance(value, Mapping):
         return {str(key): _plain(item) for key, item in value.items()}

@@ -81,12 +81,14 @@ PROVIDER_KEY: Final = "__provider"
 DEFAULT_TEST_INPUT: Final[Mapping[str, Any]] = {"testField": "validation_payload"}
 DEFAULT_TRIGGER: Final = "MANUAL"
 
-# Inputs that make up the action on the tenant, inputs that only steer its test, and the
-# hidden input the resource adds: {"project", "stack", "resource"} of the declaration.
+# Inputs that make up the action on the tenant, inputs that only steer its test, `adopt`
+# (whether a create may take over an existing, identical action) and the hidden input the
+# resource adds: {"project", "stack", "resource"} of the declaration.
 CONTENT_INPUTS: Final = ("name", "description", "script", "dependencies", "enabled", "trigger_type")
 TEST_INPUTS: Final = ("test_input", "expected_output", "on_test_failure")
+ADOPT: Final = "adopt"
 ORIGIN: Final = "origin"
-INPUTS: Final = (*CONTENT_INPUTS, *TEST_INPUTS, ORIGIN)
+INPUTS: Final = (*CONTENT_INPUTS, *TEST_INPUTS, ADOPT, ORIGIN)
 OUTPUTS: Final = (
     "action_id",
     "version",
@@ -265,7 +267,9 @@ def idempotency_key(spec: ActionSpec, props: Mapping[str, Any], *salt: str) -> s
     The same declaration with the same content gives the same key in every process, so a
     rerun after a crash gets the first run's answer replayed instead of a duplicate. The
     origin (project, stack, resource name) keeps two declarations of identical content from
-    sharing a key, and `salt` derives the next key when a replayed answer is stale.
+    sharing a key, and `salt` derives the next key when a replayed answer is stale. A
+    replacement's create repeats the key of the action it replaces, so replacements delete
+    first (DataAction insists): the replayed id is then gone and a new key is derived.
     """
     canonical = json.dumps(
         {"body": spec.to_api(), "origin": dict(_origin(props)), "salt": list(salt)},
@@ -398,6 +402,9 @@ def _test_problems(inputs: Mapping[str, Any], unknown: set[str]) -> list[Problem
     origin = inputs.get(ORIGIN)
     if ORIGIN not in unknown and origin is not None and not isinstance(origin, Mapping):
         problems.append(Problem(ORIGIN, "origin is set by DataAction; do not set it"))
+    adopt = inputs.get(ADOPT)
+    if ADOPT not in unknown and adopt is not None and not isinstance(adopt, bool):
+        problems.append(Problem(ADOPT, f"adopt is {adopt!r}: use True or False"))
     return problems
 
 
@@ -419,16 +426,28 @@ def _same_json_text(old: Any, new: Any) -> bool:
 
 
 def diff_properties(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
-    """Compare the recorded outputs with the checked inputs, as the API would see them."""
+    """Compare the recorded outputs with the checked inputs, as the API would see them.
+
+    The SDK passes the engine only `changes`, `replaces` and `delete_before_replace` (no
+    changed keys), so an in-place change is answered `changes=None`: the engine then diffs the
+    inputs itself, lists the changed keys and applies the user's `replace_on_changes`. That
+    only happens once this diff has found a change the API would see; no change is an explicit
+    `False`, so dependency order or JSON spacing never shows as a diff. Values still unknown
+    (preview, or the engine re-diffing dependents before a delete-before-replace) are changes.
+    """
     unknown = {key for key, value in news.items() if contains_unknowns(value)}
     old = Content.of_properties(olds)
-    new = Content.of_properties(news)
+    new = Content.of_properties({k: v for k, v in news.items() if k not in unknown})
     name_known = "name" not in unknown
     replaces = []
     if not name_known or new.name != old.name:
         replaces.append("name")
     if old.type != ACTION_TYPE:
         replaces.append("type")
+    if "dependencies" in unknown:
+        # Asked when an action this one calls is deleted and recreated: the tenant refuses to
+        # delete an action that is still called, so this one goes first and comes back after.
+        replaces.append("dependencies")
     changed = [
         key
         for key in CONTENT_INPUTS[1:]
@@ -441,13 +460,13 @@ def diff_properties(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffRes
     ]
     if "on_test_failure" in unknown or olds.get("on_test_failure") != news.get("on_test_failure"):
         changed.append("on_test_failure")
-    return DiffResult(
-        changes=bool(replaces or changed),
-        replaces=replaces,
-        stables=[],
-        # A replacement under the same name must delete first: names are unique per tenant.
-        delete_before_replace=name_known and new.name == old.name,
-    )
+    # A replacement under the same name must delete first: names are unique per tenant.
+    delete_first = name_known and new.name == old.name
+    if replaces:
+        return DiffResult(changes=True, replaces=replaces, delete_before_replace=delete_first)
+    if changed:
+        return DiffResult(changes=None, replaces=[], delete_before_replace=delete_first)
+    return DiffResult(changes=False, replaces=[], delete_before_replace=delete_first)
 
 
 # --- the process-wide clients -------------------------------------------------------------
@@ -680,15 +699,33 @@ def _dependents(error: ApiError) -> list[str]:
     return names
 
 
-def _import_advice(name: str, resource: str, action_id: str) -> str:
+def _adoption_advice(name: str, resource: str) -> str:
     return (
-        f"To manage the existing action with Pulumi, adopt it explicitly: add "
-        f"`opts=pulumi.ResourceOptions(import_={action_id!r})` to DataAction {resource!r} and "
-        "run `pulumi up` (the declared inputs must match the action; remove import_ afterwards). "
-        f"`pulumi import '{TYPE_TOKEN}' {resource} {action_id}` from the CLI cannot load a "
-        "dynamic provider (pulumi/pulumi#16175). Or give the DataAction another name, or delete "
-        f"the existing {name!r} first."
+        f"To manage the existing action with Pulumi, adopt it: give DataAction {resource!r} "
+        "`adopt=True` (ActionCatalog.add(..., adopt=True)) with a declaration that matches the "
+        "action (`cxone export` writes one) and run `pulumi up`. If you renamed the Pulumi "
+        "resource of an action this stack already manages, add "
+        "`opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name='<old resource name>')])` "
+        f"instead. Or give the DataAction another name, or delete the existing {name!r} first."
     )
+
+
+def _adopted(existing: Action, wanted: Content, resource: str) -> Created:
+    """Take over an existing action for `adopt`, only if it is what the declaration says."""
+    found = Content.of_action(existing)
+    differing = [
+        key for key in ("type", *CONTENT_INPUTS) if getattr(found, key) != getattr(wanted, key)
+    ]
+    if differing:
+        msg = (
+            f"Data Action {wanted.name!r} exists on the tenant (id {existing.id}) but differs "
+            f"from DataAction {resource!r} in {', '.join(differing)}, so adopt=True does not "
+            "take it over: make the declaration match the action (`cxone export` writes one "
+            "that does) and run `pulumi up` again; change it afterwards like any other."
+        )
+        raise CxoneError(msg)
+    logger.info("Data Action %r: adopting the existing action %s", wanted.name, existing.id)
+    return Created(existing, replayed=True, attempts=0)
 
 
 class DataActionProvider(ResourceProvider):
@@ -737,14 +774,20 @@ class DataActionProvider(ResourceProvider):
         return diff_properties(olds, news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Create (or adopt our own earlier creation), test, report: all or nothing."""
+        """Create (or adopt our own earlier creation), test, report: all or nothing.
+
+        With `adopt`, an identical existing action is taken over instead of created and its
+        test only reported (nothing changed, so there is nothing to undo); a failed create
+        deletes only what it made.
+        """
         spec = validate_spec(self._body(props), action=props.get("name"))
         plan = TestPlan.of_properties(props)
         call = self._call("create", spec.name, props)
         started = time.perf_counter()
-        created = self._create_or_adopt(call, spec, props)
+        created, taken_over = self._create_or_adopt(call, spec, props)
         latency_ms = _elapsed_ms(started)
         action = created.action
+        operation = "adopt" if taken_over else "create"
         created_fields = {
             "version": action.version,
             "latency_ms": latency_ms,
@@ -754,9 +797,9 @@ class DataActionProvider(ResourceProvider):
         try:
             verdict = self._test(call, action.id, plan)
         except BaseException as exc:
-            outcome = self._roll_back_create(call, action.id)
+            outcome = "kept" if taken_over else self._roll_back_create(call, action.id)
             call.audit(
-                "create",
+                operation,
                 outcome,
                 action.id,
                 **created_fields,
@@ -770,25 +813,33 @@ class DataActionProvider(ResourceProvider):
             "test_status": verdict.result.status,
             "test_passed": verdict.passed,
         }
-        if not verdict.passed and call.policy(plan) == "fail":
+        if not verdict.passed and call.policy(plan) == "fail" and not taken_over:
             outcome = self._roll_back_create(call, action.id)
             call.notify("ACTION_TEST_FAILED", action.id, verdict, latency_ms)
-            call.audit("create", outcome, action.id, **audit)
+            call.audit(operation, outcome, action.id, **audit)
             raise TestFailedError(spec.name, verdict.failure_status, verdict.reason)
         if not verdict.passed:
             logger.warning(
-                "Data Action %r: created as %s although its test failed (on_test_failure=warn): %s",
+                "Data Action %r: %s as %s although its test failed (%s): %s",
                 spec.name,
+                "adopted" if taken_over else "created",
                 action.id,
+                "adopting changes nothing" if taken_over else "on_test_failure=warn",
                 verdict.reason,
             )
-        event: EventType = "ACTION_CREATED" if verdict.passed else "ACTION_TEST_FAILED"
-        call.notify(event, action.id, verdict, latency_ms)
-        call.audit("create", "created", action.id, **audit)
+            call.notify("ACTION_TEST_FAILED", action.id, verdict, latency_ms)
+        elif not taken_over:
+            call.notify("ACTION_CREATED", action.id, verdict, latency_ms)
+        call.audit(operation, "adopted" if taken_over else "created", action.id, **audit)
         return CreateResult(action.id, _outputs(props, action, verdict, latency_ms))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Refresh from the API; an empty id when the action is gone. Also serves import_."""
+        """Refresh from the API; an empty id when the action is gone.
+
+        The engine's import Read (`import_`, `pulumi import`) sends no properties, and the SDK's
+        server fails before it reaches this method (pulumi/pulumi#16175): adoption goes
+        through create and the `adopt` input instead.
+        """
         call = self._call("read", str(props.get("name") or id_), props)
         try:
             with call.step("reading the action") as api:
@@ -931,11 +982,22 @@ class DataActionProvider(ResourceProvider):
             modified_timestamp=int(olds.get("modified_timestamp", 0)),
         )
 
-    def _create_or_adopt(self, call: _Call, spec: ActionSpec, props: Mapping[str, Any]) -> Created:
-        """POST with a deterministic key; adopt a replay of our own creation, nothing else."""
+    def _create_or_adopt(
+        self, call: _Call, spec: ActionSpec, props: Mapping[str, Any]
+    ) -> tuple[Created, bool]:
+        """POST with a deterministic key; adopt a replay of our own creation, nothing else.
+
+        With `adopt`, an existing action of the name is taken over instead (the second value
+        is then True), if it already holds exactly the declared content: no write, and a
+        failed create leaves it on the tenant. One that differs is an error.
+        """
         key = idempotency_key(spec, props)
         wanted = Content.of_properties(props)
         with call.step("creating the action") as api:
+            if props.get(ADOPT) is True:
+                existing = api.find_action(spec.name)
+                if existing is not None:
+                    return _adopted(existing, wanted, _resource_name(props)), True
             for _ in range(_MAX_CREATE_ROUNDS):
                 try:
                     created = api.create_action(spec, idempotency_key=key)
@@ -950,11 +1012,11 @@ class DataActionProvider(ResourceProvider):
                     msg = (
                         f"Data Action {spec.name!r} already exists on the tenant (id "
                         f"{existing.id}) and this deployment did not create it, so it is not "
-                        f"adopted. {_import_advice(spec.name, _resource_name(props), existing.id)}"
+                        f"adopted. {_adoption_advice(spec.name, _resource_name(props))}"
                     )
                     raise exc.reworded(msg) from None
                 if not created.replayed:
-                    return created
+                    return created, False
                 try:
                     current = api.get_action(created.action.id)
                 except NotFoundError:
@@ -966,7 +1028,7 @@ class DataActionProvider(ResourceProvider):
                     msg = (
                         f"Data Action {spec.name!r}: an earlier run of this deployment created it "
                         f"as {current.id}, but it has been changed since, so it is not adopted. "
-                        f"{_import_advice(spec.name, _resource_name(props), current.id)}"
+                        f"{_adoption_advice(spec.name, _resource_name(props))}"
                     )
                     raise CxoneError(msg)
                 logger.info(
@@ -974,7 +1036,7 @@ class DataActionProvider(ResourceProvider):
                     spec.name,
                     current.id,
                 )
-                return Created(current, replayed=True, attempts=created.attempts)
+                return Created(current, replayed=True, attempts=created.attempts), False
         msg = (
             f"Data Action {spec.name!r}: the create kept getting stale replayed answers "
             f"after {_MAX_CREATE_ROUNDS} idempotency keys; run `pulumi up` again"

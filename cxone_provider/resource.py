@@ -26,8 +26,9 @@ from typing import Any, Final, Self
 import pulumi
 import pulumi.dynamic
 
-from cxone_provider.errors import ActionValidationError, Problem
+from cxone_provider.errors import ActionValidationError, ConfigurationError, Problem
 from cxone_provider.provider import (
+    ADOPT,
     DEFAULT_TEST_INPUT,
     ORIGIN,
     OUTPUTS,
@@ -70,6 +71,10 @@ class DataActionArgs:
       (deep JSON equality); `JSON_NULL` to require null.
     - `on_test_failure`: "fail" (undo the change and fail) or "warn" (keep it, log a
       warning); None: the stack's `cxone:onTestFailure`, default "fail".
+    - `adopt`: when the tenant already has an action of this name, take it over instead of
+      failing with NAME_CONFLICT, provided it holds exactly the declared content (the way to
+      bring existing actions under Pulumi: the engine's `import_` cannot load a dynamic
+      provider). Harmless once adopted.
     """
 
     name: pulumi.Input[str]
@@ -81,6 +86,7 @@ class DataActionArgs:
     test_input: Any = field(default_factory=_default_test_input)
     expected_output: Any = None
     on_test_failure: pulumi.Input[str] | None = None
+    adopt: pulumi.Input[bool] = False
 
 
 def _plain_json(value: Any) -> Any:
@@ -164,6 +170,14 @@ class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"
     `test_status` (the sandbox's SUCCESS, FAILURE or TIMEOUT), `test_passed`, `test_output`
     (JSON text) and `latency_ms` (of the last create or update call). In the outputs,
     `test_input` and `expected_output` are JSON text.
+
+    Replacements always delete first (`delete_before_replace=True`; False is refused): names
+    are unique per tenant, and the engine decides `pulumi up --replace`, taints and
+    `replace_with` without asking the provider, so a create-first replacement could only
+    fail or, through the idempotency key, take over the very action it replaces. The actions
+    that call a replaced one are replaced with it when they name it through its `name` output
+    (as ActionCatalog does). Renaming the resource together with the action (as ActionCatalog
+    does) is no replacement: the new action is created before the old one is deleted.
     """
 
     name: pulumi.Output[str]
@@ -195,7 +209,25 @@ class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"
             resource_name, args, project=pulumi.get_project(), stack=pulumi.get_stack()
         )
         with _pickler_patches_undone():
-            super().__init__(DataActionProvider(), resource_name, props, opts)
+            super().__init__(
+                DataActionProvider(), resource_name, props, _deleting_first(resource_name, opts)
+            )
+
+
+def _deleting_first(
+    resource_name: str, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """`opts` with delete_before_replace=True; refuses False (see DataAction)."""
+    if opts is not None and opts.delete_before_replace is False:
+        msg = (
+            f"DataAction {resource_name!r}: delete_before_replace=False cannot work: action "
+            "names are unique per tenant, so a replacement must delete the old action first. "
+            "Remove the option. To rename an action without recreating the actions that call "
+            "it, rename its Pulumi resource too: the new one is created before the old one is "
+            "deleted."
+        )
+        raise ConfigurationError(msg)
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True))
 
 
 def registration(
@@ -221,6 +253,7 @@ def registration(
         if expected is None
         else _json_input(expected, resource_name, "expected_output"),
         "on_test_failure": args.on_test_failure,
+        ADOPT: args.adopt if args.adopt is not False else None,
         ORIGIN: {"project": project, "stack": stack, "resource": resource_name},
     }
     props.update(dict.fromkeys(OUTPUTS))

@@ -20,6 +20,7 @@ from cxone_provider.errors import ConfigurationError
 from cxone_provider.urls import redacted, shown_url
 
 NAMESPACE: Final = "cxone"
+PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml")
 TestFailurePolicy = Literal["fail", "warn"]
 TEST_FAILURE_POLICIES: Final[tuple[TestFailurePolicy, ...]] = ("fail", "warn")
 DEFAULT_OPERATION_TIMEOUT_S: Final = 300.0
@@ -93,7 +94,7 @@ AUDIT_LOG = Setting(
     "auditLog",
     "CXONE_AUDIT_LOG",
     secret=False,
-    meaning="path of the JSON-lines audit log (optional)",
+    meaning="path of the JSON-lines audit log, relative to the project's root (optional)",
     example="audit/cxone.jsonl",
 )
 ON_TEST_FAILURE = Setting(
@@ -152,14 +153,30 @@ class ProviderSettings:
     operation_timeout_s: float = DEFAULT_OPERATION_TIMEOUT_S
 
 
+def project_root(start: Path) -> Path:
+    """The folder of the Pulumi.yaml at or above `start` (else `start` itself).
+
+    The engine starts the provider in the program's folder (`main`), the program runs there
+    too, but people write relative paths from the project's root.
+    """
+    for folder in (start, *start.parents):
+        if any((folder / name).is_file() for name in PROJECT_FILES):
+            return folder
+    return start
+
+
 def load_settings(
-    config: Callable[[str], Any] | Mapping[str, Any], environ: Mapping[str, str]
+    config: Callable[[str], Any] | Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    root: Path | None = None,
 ) -> ProviderSettings:
     """Read every setting (config key first, then its environment variable) or raise one error.
 
     `config` looks up fully namespaced keys (`"cxone:baseUrl"`), as `pulumi.dynamic.Config.get`
-    does. The ConfigurationError lists every missing or malformed setting with the commands
-    that fix it; it never repeats a secret's value.
+    does; relative paths are resolved against `root` (default: the project's root above the
+    working folder). The ConfigurationError lists every missing or malformed setting with the
+    commands that fix it; it never repeats a secret's value.
     """
     lookup = config.get if isinstance(config, Mapping) else config
 
@@ -185,7 +202,7 @@ def load_settings(
             problems.append(f"missing {setting.config_key} ({setting.meaning})")
             fixes.append(setting)
     webhook = _webhook(read(WEBHOOK_URL), read(WEBHOOK_SECRET), problems)
-    audit_log = _audit_log(read(AUDIT_LOG), problems)
+    audit_log = _audit_log(read(AUDIT_LOG), root or project_root(Path.cwd()), problems)
     policy = _policy(read(ON_TEST_FAILURE), problems)
     timeout = _timeout(read(OPERATION_TIMEOUT), problems)
     if problems or base_url is None or client_id is None or client_secret is None:
@@ -246,10 +263,10 @@ def _valid_webhook_secret(secret: str) -> bool:
     return MIN_WEBHOOK_KEY_BYTES <= len(key) <= MAX_WEBHOOK_KEY_BYTES
 
 
-def _audit_log(path: str | None, problems: list[str]) -> Path | None:
+def _audit_log(path: str | None, root: Path, problems: list[str]) -> Path | None:
     if path is None:
         return None
-    log = Path(path).expanduser()
+    log = root / Path(path).expanduser()
     if not log.parent.is_dir():
         problems.append(
             f"{AUDIT_LOG.config_key} is {path!r} but the directory {str(log.parent)!r} does not "

@@ -177,3 +177,31 @@ from cxone_provider.resource import DataAction, DataActionArgs
 DataAction("router", DataActionArgs(name="lead_router", script={ECHO!r},
                                     dependencies=["crm_lookup"]))
 """
+
+
+def deploy_example(api: CxoneClient) -> dict[str, str]:
+    """The example stack's actions on the tenant, created outside Pulumi, dependencies first.
+
+    Returns name -> id. What a team that built its actions in the console has.
+    """
+    from cxone_provider.preflight import preflight  # noqa: PLC0415 -- heavy, tests that need it
+    from cxone_provider.program import evaluate  # noqa: PLC0415
+    from cxone_provider.provider import check_inputs  # noqa: PLC0415
+
+    declarations = evaluate(REPO)
+    ids = {}
+    for name in preflight(declarations).picture.order:
+        inputs, failures = check_inputs(declarations.find(name).inputs)
+        assert failures == []
+        spec = validate_spec(
+            {
+                "name": name,
+                "description": inputs["description"],
+                "script": {"content": inputs["script"]},
+                "dependencies": inputs["dependencies"],
+                "enabled": inputs["enabled"],
+                "trigger": {"type": inputs["trigger_type"]},
+            }
+        )
+        ids[name] = api.create_action(spec, idempotency_key=str(uuid.uuid4())).action.id
+    return ids

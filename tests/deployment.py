@@ -15,8 +15,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import ProviderServer, Recorded, inputs
-from pulumi.runtime.proto import provider_pb2
+from engine import ProviderServer, Recorded, engine_updates, inputs
 
 from cxone_provider.resource import DataActionArgs
 
@@ -102,7 +101,7 @@ class Deployment:
             diff = self.plugin.diff(name, prior.id, prior.outputs, checked.inputs)
             if diff.replaces:
                 plan[name] = "replace"
-            elif diff.changes == provider_pb2.DiffResponse.DIFF_SOME:
+            elif engine_updates(diff, prior.inputs, checked.inputs):
                 plan[name] = "update"
             else:
                 plan[name] = "same"
@@ -135,7 +134,7 @@ class Deployment:
             self.counts.add("Diff")
             diff = self.plugin.diff(name, prior.id, prior.outputs, checked.inputs)
             outputs = prior.outputs
-            if diff.changes == provider_pb2.DiffResponse.DIFF_SOME:
+            if engine_updates(diff, prior.inputs, checked.inputs):
                 self.counts.add("Update")
                 outputs = self.plugin.update(name, prior.id, prior.outputs, checked.inputs)
             recorded = Recorded(prior.id, checked.inputs, outputs)

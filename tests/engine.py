@@ -395,7 +395,7 @@ class ForwardingMocks(Mocks):
                 msg = f"{args.name}: replacement is not simulated by this mock engine"
                 raise AssertionError(msg)
             outputs = prior.outputs
-            if diff.changes == provider_pb2.DiffResponse.DIFF_SOME:
+            if engine_updates(diff, prior.inputs, checked.inputs):
                 self._count("Update")
                 outputs = self.plugin.update(args.name, prior.id, prior.outputs, checked.inputs)
             recorded = Recorded(prior.id, checked.inputs, outputs)
@@ -407,6 +407,18 @@ class ForwardingMocks(Mocks):
         """No provider functions exist; an invoke is a test bug."""
         msg = f"unexpected invoke {args.token}"
         raise AssertionError(msg)
+
+
+def engine_updates(
+    diff: provider_pb2.DiffResponse, old_inputs: Mapping[str, Any], new_inputs: Mapping[str, Any]
+) -> bool:
+    """Whether the engine updates in place after this Diff answer, as `diffResource` decides.
+
+    DIFF_SOME updates; DIFF_UNKNOWN makes the engine compare the old and new inputs itself.
+    """
+    if diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN:
+        return dict(old_inputs) != dict(new_inputs)
+    return diff.changes == provider_pb2.DiffResponse.DIFF_SOME
 
 
 def _unwrap_secrets(value: Any) -> Any:

@@ -1,13 +1,13 @@
-"""`cxone demo` where the Pulumi CLI is missing, and the emulator it runs the deployment against.
+"""`cxone demo`: the deployment with the real Pulumi CLI, and everything around it.
 
-The deployment itself needs the Pulumi CLI, which cannot be installed where these tests run;
-what is tested is everything around it: the missing CLI is detected quickly (an install
-attempt is bounded), reported in one paragraph with the install commands, exit code 2; and
-the emulator the demo starts listens on a free port and is gone afterwards.
+Without the CLI: the missing CLI is detected quickly (an install attempt is bounded), reported
+in one paragraph with the install commands, exit code 2. The emulator the demo starts listens
+on a free port and is gone afterwards.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cli_projects import cxone
+from cli_projects import ACTIONS, REPO, cxone
+from pulumi_cli import pulumi_cli
 
 from cxone_provider import demo
 
@@ -100,3 +101,25 @@ def test_the_demo_emulator_listens_on_a_free_port_and_is_stopped_after():
         assert httpx.get(f"{base_url}/healthz", timeout=5).json() == {"status": "ok"}
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base_url}/healthz", timeout=5)
+
+
+@pytest.mark.engine
+def test_the_demo_deploys_the_example_with_the_real_engine(tmp_path):
+    """`cxone demo --json` with the Pulumi CLI: seven actions, each tested, exit 0."""
+    pulumi = pulumi_cli()
+    completed = subprocess.run(
+        [sys.executable, "-m", "cxone_provider", "demo", "--json", "--program", str(REPO)],
+        env={**os.environ, "PATH": f"{Path(pulumi).parent}{os.pathsep}{os.environ['PATH']}"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    answer = json.loads(completed.stdout)
+    assert answer["ok"] is True
+    assert sorted(action["name"] for action in answer["actions"]) == sorted(ACTIONS)
+    assert {action["test_status"] for action in answer["actions"]} == {"SUCCESS"}
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{answer['emulator']}/healthz", timeout=5)

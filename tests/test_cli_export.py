@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
-from cli_projects import ACTIONS, REPO, STACKS, cxone, emulator_env
-from engine import ProviderServer
+from cli_projects import ACTIONS, REPO, STACKS, cxone, deploy_example, emulator_env
+from engine import ForwardingMocks, ProviderServer
 from paging_server import PagingServer
-from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
-from pulumi.runtime.proto import provider_pb2
 from stack_mocks import mocked_engine, run_stack_program
 
 from cxone_provider.client import CxoneClient
 from cxone_provider.models import validate_spec
 from cxone_provider.preflight import preflight
 from cxone_provider.program import evaluate
-from cxone_provider.provider import TYPE_TOKEN, check_inputs
 
 
 @pytest.fixture
@@ -27,63 +22,11 @@ def api(emulator):
         yield client
 
 
-def deploy_example(api):
-    """The example stack's actions on the tenant, created dependencies first; name -> id."""
-    declarations = evaluate(REPO)
-    ids = {}
-    for name in preflight(declarations).picture.order:
-        inputs, failures = check_inputs(declarations.find(name).inputs)
-        assert failures == []
-        spec = validate_spec(
-            {
-                "name": name,
-                "description": inputs["description"],
-                "script": {"content": inputs["script"]},
-                "dependencies": inputs["dependencies"],
-                "enabled": inputs["enabled"],
-                "trigger": {"type": inputs["trigger_type"]},
-            }
-        )
-        ids[name] = api.create_action(spec, idempotency_key=str(uuid.uuid4())).action.id
-    return ids
-
-
 def graph_of(validated):
     graph = validated.json["graph"]
     nodes = {(node["name"], node["kind"]) for node in graph["nodes"]}
     edges = {(edge["from"], edge["to"], tuple(edge["kinds"])) for edge in graph["edges"]}
     return nodes, edges
-
-
-class ImportingMocks(Mocks):
-    """What the engine does for a resource with `import_`: Read, Check, Diff, and nothing else.
-
-    Each DataAction is read through the provider server with the program's inputs, checked,
-    and diffed against what was read (secrets unwrapped first, as the engine does for this
-    provider): `diffs` maps its name to (import id, id read, diff answer).
-    """
-
-    def __init__(self, plugin):
-        self.plugin = plugin
-        self.diffs = {}
-        self.failures = {}
-        self._lock = threading.Lock()
-
-    def new_resource(self, args: MockResourceArgs):
-        if args.typ != TYPE_TOKEN:
-            return f"{args.name}-id", args.inputs
-        news = {key: rpc.unwrap_rpc_secret(value) for key, value in args.inputs.items()}
-        read = self.plugin.read(args.name, args.resource_id, inputs=news)
-        checked = self.plugin.check(args.name, news, read.inputs)
-        diff = self.plugin.diff(args.name, read.id, read.outputs, checked.inputs)
-        with self._lock:
-            self.diffs[args.name] = (args.resource_id, read.id, diff.changes)
-            self.failures[args.name] = checked.failures
-        return read.id, read.outputs
-
-    def call(self, args: MockCallArgs):
-        msg = f"unexpected invoke {args.token}"
-        raise AssertionError(msg)
 
 
 @pytest.fixture
@@ -104,7 +47,7 @@ def plugin(tmp_path, emulator):
 def test_exporting_the_deployed_example_round_trips(tmp_path, emulator, api, plugin):
     """Deploy, export, validate: no problem and the same graph; then adopt through the provider.
 
-    The import reads each action by its exported id and finds nothing to change: no write.
+    Each declaration says adopt=True: its create takes over the action (same id), no write.
     """
     ids = deploy_example(api)
     out = tmp_path / "adopted"
@@ -130,15 +73,11 @@ def test_exporting_the_deployed_example_round_trips(tmp_path, emulator, api, plu
     assert graph_of(validated) == graph_of(original)
 
     writes = emulator.stats()["api_writes"]
-    mocks = ImportingMocks(plugin)
+    mocks = ForwardingMocks(plugin)
     with mocked_engine(mocks=mocks):
         run_stack_program(out)
-    assert {name: imported for name, (imported, _, _) in mocks.diffs.items()} == ids
-    assert all(read == imported for imported, read, _ in mocks.diffs.values())
-    assert {changes for _, _, changes in mocks.diffs.values()} == {
-        provider_pb2.DiffResponse.DIFF_NONE
-    }
-    assert all(failures == [] for failures in mocks.failures.values())
+    assert {name: recorded.id for name, recorded in mocks.state.items()} == ids
+    assert mocks.calls == {"Check": len(ACTIONS), "Create": len(ACTIONS)}
     assert emulator.stats()["api_writes"] == writes
 
 
@@ -186,7 +125,8 @@ def test_scripts_keep_their_exact_bytes_even_with_windows_line_endings(tmp_path,
     declarations = evaluate(out)
     assert declarations.find("crlf_echo").inputs["script"] == content
     assert preflight(declarations).ok
-    assert f'"crlf_echo": "{created.id}"' in (out / "__main__.py").read_text()
+    assert created.id not in (out / "__main__.py").read_text()
+    assert "adopt=True" in (out / "__main__.py").read_text()
 
 
 def test_an_earlier_export_is_not_overwritten_without_force(tmp_path, emulator, api):

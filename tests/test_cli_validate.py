@@ -304,6 +304,28 @@ DataAction("score", DataActionArgs(name="lead_score", script="function main(cont
     assert kinds == [("action", "lead_score", "script"), ("graph", "lead_score", "dependencies")]
 
 
+def test_a_value_known_only_after_a_deployment_is_not_checked(tmp_path):
+    """A script made from another action's id is unknown offline: no false syntax error.
+
+    Regression (issue 13): the unknown value reached the checks as the text of its repr.
+    """
+    program = write_program(
+        tmp_path / "program",
+        f"""
+from cxone_provider.resource import DataAction, DataActionArgs
+
+base = DataAction("base", DataActionArgs(name="base_transform", script={ECHO!r}))
+DataAction("score", DataActionArgs(
+    name="lead_score",
+    script=base.action_id.apply(lambda i: "function main(c) {{ return " + repr(i) + "; }}"),
+))
+""",
+    )
+    ran = cxone("validate", program, "--json")
+    assert ran.exit_code == 0, ran.stdout
+    assert problems_of(ran) == []
+
+
 def test_a_folder_without_a_program_is_a_usage_error(tmp_path):
     """No __main__.py: exit 2 and what cxone expects."""
     ran = cxone("validate", tmp_path)
@@ -390,7 +412,9 @@ def test_tenant_without_credentials_says_what_to_set(tmp_path):
     assert "CXONE_CLIENT_SECRET" in ran.stderr
 
 
-@pytest.mark.parametrize("command", ["validate", "graph", "export", "test", "demo", "emulator"])
+@pytest.mark.parametrize(
+    "command", ["validate", "graph", "diff", "export", "test", "demo", "emulator"]
+)
 def test_the_help_of_each_subcommand_shows_an_example(command):
     """`cxone COMMAND --help`: exit 0 and at least one example of the command."""
     ran = cxone(command, "--help")

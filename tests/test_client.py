@@ -174,13 +174,13 @@ def test_400_is_not_retried(client, transport):
 
 
 @pytest.mark.usefixtures("no_backoff")
-def test_name_conflict_is_final_and_says_to_import(client, transport):
+def test_name_conflict_is_final_and_says_to_adopt(client, transport):
     """A second create of a taken name is a 409 NAME_CONFLICT, not retried."""
     client.create_action(spec(), idempotency_key="k-first")
     with pytest.raises(ConflictError) as caught:
         client.create_action(spec(), idempotency_key="k-second")
     assert caught.value.code == "NAME_CONFLICT"
-    assert "import" in str(caught.value)
+    assert "adopt=True" in str(caught.value)
     assert len(transport.sent("POST", ACTIONS_PATH)) == 2
 
 

@@ -56,7 +56,7 @@ def test_api_error_carries_status_code_details_and_request_id():
     )
     assert isinstance(error, ConflictError)
     assert (error.status, error.code, error.request_id) == (409, "NAME_CONFLICT", "req-42")
-    assert "import it" in str(error)
+    assert "adopt it" in str(error)
     assert "req-42" in str(error)
     assert "POST /api/v2/dataactions/actions" in str(error)
 

@@ -291,9 +291,9 @@ def test_what_the_api_ignores_is_no_diff(server):
     ],
 )
 def test_other_changes_update_in_place(server, change):
-    """Everything but the name is an in-place update: DIFF_SOME, nothing replaced."""
+    """Everything but the name updates in place; the engine diffs the inputs to list the keys."""
     response = diff(server, recorded(server), **change)
-    assert response.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert response.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN
     assert list(response.replaces) == []
 
 
@@ -315,15 +315,26 @@ def test_a_type_drift_replaces_deleting_first(server):
 
 
 def test_unknown_values_in_preview_show_as_changes(server):
-    """An unknown script may change: DIFF_SOME; an unknown name may change: replace."""
+    """An unknown script may change: an update; an unknown name may change: replace."""
     olds = recorded(server)
     news = server.check("lead-score", declared()).inputs
     news["script"] = rpc.UNKNOWN
     assert server.diff("lead-score", "a-1", olds, news).changes == (
-        provider_pb2.DiffResponse.DIFF_SOME
+        provider_pb2.DiffResponse.DIFF_UNKNOWN
     )
     news["name"] = rpc.UNKNOWN
     assert list(server.diff("lead-score", "a-1", olds, news).replaces) == ["name"]
+
+
+def test_unknown_dependencies_replace_the_action_deleting_first(server):
+    """Dependencies unknown as a whole (as the engine re-diffs callers): replace, delete first."""
+    olds = recorded(server, dependencies=["base_enrichment"])
+    news = server.check("lead-score", declared(dependencies=["base_enrichment"])).inputs
+    news["dependencies"] = rpc.UNKNOWN
+    response = server.diff("lead-score", "a-1", olds, news)
+    assert response.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert list(response.replaces) == ["dependencies"]
+    assert response.deleteBeforeReplace is True
 
 
 def test_a_test_input_that_is_not_json_fails_at_declaration():

@@ -132,7 +132,7 @@ def test_full_lifecycle_check_create_read_diff_update_diff_delete(plugin, api, e
         plugin, script=new_script, test_input={"score": 21}, expected_output={"score": 42}
     )
     assert plugin.diff("lead-score", created.id, refreshed.outputs, updated_news).changes == (
-        provider_pb2.DiffResponse.DIFF_SOME
+        provider_pb2.DiffResponse.DIFF_UNKNOWN
     )
     updated = plugin.update("lead-score", created.id, refreshed.outputs, updated_news)
     assert updated["version"] == 2
@@ -312,7 +312,7 @@ def test_a_create_that_hangs_past_its_deadline_is_adopted_by_the_rerun(start_plu
 
 
 def test_an_existing_action_is_never_adopted_silently(plugin, api):
-    """A same-named action this deployment did not create: error with its id and import_."""
+    """A same-named action this deployment did not create: error with its id and adopt."""
     existing = api.create_action(
         validate_spec({"name": "lead_score", "script": {"content": ECHO}}),
         idempotency_key="made-by-someone-else",
@@ -320,7 +320,8 @@ def test_an_existing_action_is_never_adopted_silently(plugin, api):
     text = failure_text(plugin.create, "lead-score", declare(plugin))
     assert "NAME_CONFLICT" in text
     assert existing.id in text
-    assert f"import_={existing.id!r}" in text
+    assert "adopt=True" in text
+    assert "aliases=[pulumi.Alias(name=" in text
     assert [a.id for a in api.list_actions()] == [existing.id]
     assert api.get_action(existing.id).version == 1
 
@@ -393,61 +394,64 @@ def test_refresh_shows_drift(plugin, api):
     refreshed = plugin.read("lead-score", created.id, properties=created.outputs)
     assert refreshed.outputs["description"] == "edited in the console"
     assert refreshed.outputs["version"] == 2
+    assert refreshed.inputs["description"] == "edited in the console"
     assert plugin.diff("lead-score", created.id, refreshed.outputs, news).changes == (
-        provider_pb2.DiffResponse.DIFF_SOME
+        provider_pb2.DiffResponse.DIFF_UNKNOWN
     )
 
 
-def test_import_reads_with_only_the_declared_inputs(plugin, api):
-    """import_: Read gets only `inputs` (no state); it returns outputs that diff clean."""
-    existing = api.create_action(
-        validate_spec(
-            {
-                "name": "lead_score",
-                "description": "Scores a lead",
-                "script": {"content": ECHO},
-                "dependencies": [],
-            }
-        ),
-        idempotency_key="made-in-the-console",
+def console_action(api, **fields):
+    body = {"name": "lead_score", "description": "Scores a lead", "script": {"content": ECHO}}
+    return api.create_action(
+        validate_spec({**body, **fields}), idempotency_key="made-in-the-console"
     ).action
-    declared = inputs(
-        "lead-score",
-        DataActionArgs(
-            name="lead_score", script=ECHO, description="Scores a lead", test_input={"x": 1}
-        ),
-    )
-    imported = plugin.read("lead-score", existing.id, inputs=declared)
-    assert imported.id == existing.id
-    assert imported.outputs["version"] == 1
-    assert imported.outputs["test_input"] == '{"x":1}'
-    assert imported.inputs is not None
-    assert imported.inputs["script"] == ECHO
-    news = plugin.check("lead-score", declared).inputs
-    assert plugin.diff("lead-score", existing.id, imported.outputs, news).changes == (
+
+
+def test_adopt_takes_over_an_identical_action_without_writing(plugin, api, emulator, audit):
+    """adopt=True and a declaration equal to the action: its id, no POST or PUT, then tested."""
+    existing = console_action(api)
+    writes = emulator.stats()["api_writes"]
+    news = declare(plugin, description="Scores a lead", adopt=True, test_input={"x": 1})
+    adopted = plugin.create("lead-score", news)
+    assert adopted.id == existing.id
+    assert adopted.outputs["version"] == 1
+    assert adopted.outputs["test_status"] == "SUCCESS"
+    assert emulator.stats()["api_writes"] == writes
+    assert [a.id for a in api.list_actions()] == [existing.id]
+    assert [(r["operation"], r["outcome"]) for r in audit.read()] == [("adopt", "adopted")]
+    assert plugin.diff("lead-score", existing.id, adopted.outputs, news).changes == (
         provider_pb2.DiffResponse.DIFF_NONE
     )
 
 
-def test_import_without_any_inputs_builds_outputs_from_the_action(plugin, api):
-    """Read with nothing but `__provider`: outputs come from the API and the defaults."""
-    existing = api.create_action(
-        validate_spec(
-            {
-                "name": "lead_score",
-                "script": {"content": ECHO},
-                "description": "Managed by Pulumi: lead_score",
-            }
-        ),
-        idempotency_key="made-in-the-console",
-    ).action
-    imported = plugin.read("lead-score", existing.id, inputs={PROVIDER_KEY: serialized_provider()})
-    assert imported.outputs["name"] == "lead_score"
-    assert imported.outputs["test_input"] == '{"testField":"validation_payload"}'
-    news = declare(plugin)
-    assert plugin.diff("lead-score", existing.id, imported.outputs, news).changes == (
-        provider_pb2.DiffResponse.DIFF_NONE
-    )
+def test_adopt_refuses_an_action_that_differs_and_names_the_fields(plugin, api, emulator):
+    """adopt=True against other content: an error naming script and description, no write."""
+    existing = console_action(api, script={"content": "function main(c) { return 1; }"})
+    writes = emulator.stats()["api_writes"]
+    text = failure_text(plugin.create, "lead-score", declare(plugin, adopt=True))
+    assert "differs from DataAction 'lead-score' in description, script" in text
+    assert "cxone export" in text
+    assert emulator.stats()["api_writes"] == writes
+    assert api.get_action(existing.id).version == 1
+
+
+def test_adopt_creates_an_action_that_does_not_exist(plugin, api):
+    """adopt=True with nothing to adopt is an ordinary create."""
+    created = plugin.create("lead-score", declare(plugin, adopt=True))
+    assert [a.id for a in api.list_actions()] == [created.id]
+
+
+def test_an_adopted_action_failing_its_test_is_adopted_with_the_verdict(plugin, api, audit):
+    """Adopting changes nothing, so a failed test is reported (test_passed false), not undone."""
+    existing = console_action(api)
+    news = declare(plugin, description="Scores a lead", adopt=True, expected_output={"no": 1})
+    adopted = plugin.create("lead-score", news)
+    assert adopted.id == existing.id
+    assert adopted.outputs["test_passed"] is False
+    assert [a.id for a in api.list_actions()] == [existing.id]
+    assert [(r["operation"], r["outcome"], r["test_passed"]) for r in audit.read()] == [
+        ("adopt", "adopted", False)
+    ]
 
 
 # --- update ---

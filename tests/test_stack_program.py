@@ -145,13 +145,14 @@ def test_every_script_returns_its_expected_output_in_the_sandbox():
 
 
 def test_the_project_file_points_pulumi_at_the_stack_folder():
-    """Pulumi.yaml: python with a virtualenv, program and stack config both in stacks/."""
+    """Pulumi.yaml: python on PATH (no virtualenv option, pulumi#7061), stacks/ holds the rest."""
     project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
     assert project["main"] == "stacks/"
     assert project["stackConfigDir"] == "stacks"
     assert project["runtime"]["name"] == "python"
-    assert project["runtime"]["options"]["virtualenv"] == ".venv"
+    assert "virtualenv" not in project["runtime"].get("options", {})
     assert (STACKS / "__main__.py").is_file()
+    assert (STACKS / "requirements.txt").read_text().splitlines()[-1] == "-e .."
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
