@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Final, NamedTuple
 
+from cxone_provider.errors import CxoneError
 from cxone_provider.models import TestStatus
 from cxone_provider.sandbox_worker import (
     MAX_OUTPUT_BYTES,
@@ -170,8 +171,12 @@ class _Worker:
         self._answers: IO[str] = os.fdopen(answers_read, encoding="ascii")
         if self._read_line(_WORKER_START_S) != READY:
             self.close()
-            msg = "the sandbox's worker process did not start"
-            raise RuntimeError(msg)
+            msg = (
+                f"the sandbox's worker process (python -m cxone_provider.sandbox_worker) did "
+                f"not start within {_WORKER_START_S:g} s (exit code {self.process.returncode}); "
+                "check that mini-racer is installed for this Python"
+            )
+            raise CxoneError(msg)
 
     def run(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any] | _Ended:
         """Send one job; its answer, or how the worker ended without one."""

@@ -42,8 +42,10 @@ READY: Final = "ready"
 # The loader is a sloppy-mode global function: a direct eval there gives each script its own
 # function scope that sees only globals, as if it were alone in the engine, and `;main`
 # (after a newline, so that a trailing line comment cannot swallow it) yields its main.
-# The harness takes it and deletes the global before any script runs. Everything else the
-# harness calls is taken from the fresh engine first, and the answer is a string it builds.
+# The harness takes it and deletes the global before any script runs, with mini-racer's
+# timers (a test run is synchronous, with no clock beyond Date) and WebAssembly. Everything
+# else the harness calls is taken from the fresh engine first, and the answer is a string
+# it builds.
 _HARNESS: Final = r"""
 globalThis.__cxoneLoad = function (__cxoneSource) { return eval(__cxoneSource + "\n;main"); };
 (function (rootSource, rootDeclared, unitList, inputJson, maxOutputChars, maxErrorChars) {
