@@ -194,7 +194,9 @@ class _Worker:
 
     def _read_line(self, timeout_s: float) -> str | None:
         """The next line, or None at end of file or when none came within `timeout_s`."""
-        ready, _, _ = select.select([self._answers], [], [], timeout_s)
+        waiting = select.poll()  # not select.select: a busy server has descriptors past 1024
+        waiting.register(self._answers, select.POLLIN)
+        ready = waiting.poll(timeout_s * 1000)
         line = self._answers.readline() if ready else ""
         return line.rstrip("\n") if line.endswith("\n") else None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from cxone_provider.sandbox import MAX_OUTPUT_BYTES, MAX_OUTPUT_DEPTH, ScriptUnit, run_action
@@ -300,3 +303,19 @@ def test_an_undeclared_name_like_an_object_property_cannot_be_called(name):
     result = run_action(f"function main(c) {{ return c.call('{name}', null); }}", None)
     assert result.status == "FAILURE"
     assert "not a dependency" in str(result.error)
+
+
+def test_a_process_with_more_than_1024_open_files_still_runs_scripts():
+    """The answer is awaited with poll, which has no FD_SETSIZE limit as select has."""
+    program = (
+        "import os, resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))\n"
+        "held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]\n"
+        "from cxone_provider.sandbox import run_action\n"
+        "print(run_action('function main(c) { return c.input + 1; }', 41).output)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (ran.returncode, ran.stdout.strip()) == (0, "42"), ran.stderr
