@@ -36,6 +36,7 @@ from cxone_provider.graph import (
     validate_graph,
 )
 from cxone_provider.resource import DEFAULT_TEST_INPUT, DataAction, DataActionArgs
+from cxone_provider.textfiles import read_utf8
 
 __all__ = ["ActionCatalog", "collecting_catalogs"]
 
@@ -233,11 +234,10 @@ class ActionCatalog:
             return script
         path = self._path(script)
         try:
-            return path.read_text(encoding="utf-8")
-        except OSError as exc:
+            return read_utf8(path)
+        except ConfigurationError as exc:
             msg = (
-                f"ActionCatalog.add({action!r}): cannot read the script {str(path)!r} "
-                f"({exc.strerror or exc}); check the path (relative paths start at "
+                f"ActionCatalog.add({action!r}): the script: {exc} (relative paths start at "
                 f"base_dir {str(self._base_dir)!r})"
             )
             raise ConfigurationError(msg) from None

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from contextlib import contextmanager, suppress
 from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Final, NamedTuple, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,7 +32,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from cxone_provider.errors import ConfigurationError, CxoneError, ProgramError
+from cxone_provider.errors import (
+    ConfigurationError,
+    CxoneError,
+    DeadlineExceededError,
+    ProgramError,
+)
 
 if TYPE_CHECKING:
     from cxone_provider.client import CxoneClient
@@ -139,9 +145,10 @@ class _Output:
         self.base = Path.cwd()
 
     def emit(self, payload: dict[str, Any]) -> None:
-        """The `--json` answer."""
+        """The `--json` answer; a lone surrogate in a string is written as its JSON escape."""
         document = {"schema": SCHEMA, "command": self.command, **payload}
-        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        typer.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
     def note(self, message: str) -> None:
         """A remark for people, on stderr (never in --json mode)."""
@@ -187,13 +194,21 @@ def _evaluate(output: _Output, program_dir: Path, stack: str | None) -> Declarat
         return evaluate(program_dir, stack)
 
 
-def _client(stack: StackConfig | None, command: str, base_url: str | None = None) -> CxoneClient:
+class _Tenant(NamedTuple):
+    """A client of a tenant, and the seconds a command may spend reading it."""
+
+    client: CxoneClient
+    timeout_s: float
+
+
+def _client(stack: StackConfig | None, command: str, base_url: str | None = None) -> _Tenant:
     """A client of the tenant, connected from the stack's config, else the environment.
 
     A stack with a config file takes its secret from `CXONE_CLIENT_SECRET_<STACK>` when that
     is set, so one command can reach two tenants. `base_url` (a tenant given by its URL)
     replaces the stack's connection: credentials then come from the environment. `command`
-    is what a person runs, for the fixes a configuration error gives.
+    is what a person runs, for the fixes a configuration error gives. The timeout is
+    cxone:operationTimeout (CXONE_OPERATION_TIMEOUT).
     """
     from cxone_provider.client import CxoneClient  # noqa: PLC0415 -- keeps `cxone emulator` fast
     from cxone_provider.settings import (  # noqa: PLC0415 -- idem
@@ -222,12 +237,13 @@ def _client(stack: StackConfig | None, command: str, base_url: str | None = None
             )
         raise ConfigurationError(message) from None
     connection = settings.connection
-    return CxoneClient(
+    client = CxoneClient(
         connection.base_url,
         connection.client_id,
         connection.client_secret,
         max_attempts=CLI_MAX_ATTEMPTS,
     )
+    return _Tenant(client, settings.operation_timeout_s)
 
 
 def stack_secret_variable(stack: str) -> str:
@@ -241,21 +257,35 @@ def _read_tenant(
     output: _Output, stack: StackConfig | None
 ) -> tuple[str, dict[str, tuple[str, ...]]]:
     """The tenant's base URL and its actions (name to dependencies)."""
-    with (
-        _client(stack, f"cxone {output.command} --tenant") as client,
-        output.progress() as progress,
-    ):
-        listed = _list_actions(client, progress)
-        return client.base_url, {action.name: tuple(action.dependencies) for action in listed}
+    tenant = _client(stack, f"cxone {output.command} --tenant")
+    with tenant.client, output.progress() as progress:
+        listed = _list_actions(tenant, progress)
+        return tenant.client.base_url, {a.name: tuple(a.dependencies) for a in listed}
 
 
-def _list_actions(client: CxoneClient, progress: Progress) -> list[Action]:
-    """Every action of the tenant, counted on the progress display as the pages come."""
+def _list_actions(tenant: _Tenant, progress: Progress) -> list[Action]:
+    """Every action of the tenant, counted on the progress display as the pages come.
+
+    The whole listing ends within the tenant's timeout: a server that never stops paging, or
+    never answers, cannot hang the command.
+    """
+    from cxone_provider.client import deadline  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    client, timeout_s = tenant
     task = progress.add_task(f"Reading the actions of {client.base_url}", total=None)
-    listed = []
-    for action in client.list_actions():
-        listed.append(action)
-        progress.advance(task)
+    listed: list[Action] = []
+    try:
+        with deadline(time.monotonic() + timeout_s):
+            for action in client.list_actions():
+                listed.append(action)
+                progress.advance(task)
+    except DeadlineExceededError as exc:
+        msg = (
+            f"reading the actions of {client.base_url} took longer than {timeout_s:g} s "
+            f"({len(listed)} read; cxone:operationTimeout or CXONE_OPERATION_TIMEOUT sets the "
+            f"limit); is the base URL a CXone API? The last step: {exc}"
+        )
+        raise DeadlineExceededError(msg) from None
     return listed
 
 
@@ -319,10 +349,12 @@ def validate_command(
 ) -> None:
     """Check a stack program's declared actions before deploying: every problem at once.
 
-    Runs the program without the Pulumi CLI or credentials, then the provider's own check on
-    each action (names, sizes, V8 syntax with file, line and column) and the graph check on
-    all of them (duplicate names, unknown dependencies, cycles with their path,
-    contradictory depends_on). Exit code 1 when there is any problem.
+    Runs the program's own code (its __main__.py, as `pulumi up` would, but under Pulumi's
+    mocks: no Pulumi CLI, no credentials) in a child process for at most 300 s, and ends
+    whatever it leaves running; then the provider's own check on each action (names, sizes,
+    V8 syntax with file, line and column) and the graph check on all of them (duplicate
+    names, unknown dependencies, cycles with their path, contradictory depends_on). Exit
+    code 1 when there is any problem.
     """
     from cxone_provider.preflight import preflight  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
@@ -626,8 +658,10 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
             )
             raise ConfigurationError(message)
         stack_config = load_stack_config(locate_project(program_dir), stack) if stack else None
-        with _client(stack_config, "cxone export") as client, output.progress() as progress:
-            listed = _list_actions(client, progress)
+        tenant = _client(stack_config, "cxone export")
+        client = tenant.client
+        with client, output.progress() as progress:
+            listed = _list_actions(tenant, progress)
             selected = export.select(listed, name_filter)
             if not selected:
                 _nothing_to_export(output, listed, name_filter, client.base_url)
@@ -869,10 +903,10 @@ def _read_sides(
     """
     stacks = [spec.value for spec in specs if spec.kind == "stack"]
     program_stack = stacks[0] if len(stacks) == 1 else None
-    clients: list[CxoneClient | None] = []
+    clients: list[_Tenant | None] = []
     try:
         clients.extend(_side_client(spec, program_dir) for spec in specs)
-        tenants = [client.base_url.lower() for client in clients if client is not None]
+        tenants = [t.client.base_url.lower() for t in clients if t is not None]
         if len(tenants) == len(specs) and tenants[0] == tenants[1]:
             message = (
                 f"both sides are the tenant at {tenants[0]}: give each stack its own "
@@ -884,22 +918,22 @@ def _read_sides(
                 pool.submit(
                     _read_side,
                     spec,
-                    client,
+                    tenant,
                     progress=progress,
                     program=Path(spec.value) if spec.value else program_dir,
                     program_stack=program_stack,
                     base=output.base,
                 )
-                for spec, client in zip(specs, clients, strict=True)
+                for spec, tenant in zip(specs, clients, strict=True)
             ]
             return futures[0].result(), futures[1].result()
     finally:
-        for client in clients:
-            if client is not None:
-                client.close()
+        for tenant in clients:
+            if tenant is not None:
+                tenant.client.close()
 
 
-def _side_client(spec: SideSpec, program_dir: Path) -> CxoneClient | None:
+def _side_client(spec: SideSpec, program_dir: Path) -> _Tenant | None:
     """The client of a tenant side (not yet connected); None for a program."""
     from cxone_provider.program import load_stack_config, locate_project  # noqa: PLC0415 -- idem
 
@@ -913,7 +947,7 @@ def _side_client(spec: SideSpec, program_dir: Path) -> CxoneClient | None:
 
 def _read_side(
     spec: SideSpec,
-    client: CxoneClient | None,
+    tenant: _Tenant | None,
     *,
     progress: Progress,
     program: Path,
@@ -923,10 +957,10 @@ def _read_side(
     from cxone_provider import diff  # noqa: PLC0415 -- keeps `cxone emulator` fast
     from cxone_provider.program import evaluate  # noqa: PLC0415 -- idem
 
-    if client is not None:
-        listed = _list_actions(client, progress)
+    if tenant is not None:
+        listed = _list_actions(tenant, progress)
         stack = spec.value if spec.kind == "stack" else None
-        return diff.tenant_side(listed, base_url=client.base_url, stack=stack)
+        return diff.tenant_side(listed, base_url=tenant.client.base_url, stack=stack)
     progress.add_task(f"Running the program in {program} under Pulumi's mocks", total=None)
     declarations = evaluate(program, program_stack)
     return diff.program_side(declarations, main=_shown_path(declarations.project.main, base))
@@ -1248,8 +1282,21 @@ def emulator(  # noqa: PLR0917 -- typer maps parameters to options, none is posi
         typer.Option(
             "--client",
             metavar="ID:SECRET[:SCOPES]",
-            help="OAuth client ID:SECRET[:SCOPES] (repeatable; scopes space- or comma-separated, "
-            "default DataActions.ReadWrite). Without it: demo / demo-secret.",
+            envvar="CXONE_EMULATOR_CLIENTS",
+            help="OAuth client ID:SECRET[:SCOPES] (repeatable; scopes comma-separated, default "
+            "DataActions.ReadWrite). The command line is visible to every local user (ps): "
+            "prefer CXONE_EMULATOR_CLIENTS (clients separated by spaces) or --clients-file. "
+            "Without any: demo / demo-secret.",
+            show_envvar=False,
+        ),
+    ] = None,
+    clients_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--clients-file",
+            metavar="FILE",
+            help="File of OAuth clients, one ID:SECRET[:SCOPES] per line (# comments).",
+            show_default=False,
         ),
     ] = None,
     token_ttl: Annotated[
@@ -1293,14 +1340,18 @@ def emulator(  # noqa: PLR0917 -- typer maps parameters to options, none is posi
         DEMO_CLIENT,
         EmulatorSettings,
         OAuthClient,
+        clients_from_file,
     )
 
     try:
+        clients = tuple(OAuthClient.parse(text) for text in client or ())
+        if clients_file is not None:
+            clients += clients_from_file(clients_file)
         settings = EmulatorSettings(
             host=host,
             port=port,
             db=db,
-            clients=tuple(OAuthClient.parse(text) for text in client) if client else (DEMO_CLIENT,),
+            clients=clients or (DEMO_CLIENT,),
             token_ttl_s=token_ttl,
             rate_limit=rate_limit,
             burst=burst,

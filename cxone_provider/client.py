@@ -37,6 +37,7 @@ from cxone_provider.errors import (
 from cxone_provider.models import Action, ActionPage, ActionSpec, TestResult
 from cxone_provider.pacing import RatePacer
 from cxone_provider.responses import api_error_from
+from cxone_provider.urls import shown_url
 
 ACTIONS_PATH: Final = "/api/v2/dataactions/actions"
 DEFAULT_TIMEOUT_S: Final = 30.0
@@ -122,6 +123,8 @@ class CxoneClient:
 
     `transport` replaces the network (tests and the in-process emulator use it); all calls
     share one connection pool, one OAuth token and one pacer of the tenant's rate limit.
+    `user:password@`, a query string and a fragment in `base_url` are dropped: the API
+    needs none of them, and `base_url` appears in messages, logs and exported programs.
     """
 
     def __init__(
@@ -134,7 +137,7 @@ class CxoneClient:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = shown_url(base_url).rstrip("/")
         self.auth = ClientCredentialsAuth(client_id, client_secret)
         self._max_attempts = max_attempts
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
@@ -188,15 +191,27 @@ class CxoneClient:
         return next(self.list_actions(name=name, page_size=1), None)
 
     def list_actions(self, *, name: str | None = None, page_size: int = 100) -> Iterator[Action]:
-        """Every action of the tenant (or those with `name`), following cursors page by page."""
+        """Every action of the tenant (or those with `name`), following cursors page by page.
+
+        A cursor the server gives twice would make the listing go round for ever: CxoneError.
+        """
         params: dict[str, str | int] = {"pageSize": page_size}
         if name is not None:
             params["name"] = name
+        seen: set[str] = set()
         while True:
             page = _parse(ActionPage, self._call("GET", ACTIONS_PATH, params=params).response)
             yield from page.entities
             if not page.next_cursor:
                 return
+            if page.next_cursor in seen:
+                msg = (
+                    f"GET {self.base_url}{ACTIONS_PATH} gave the same nextCursor again after "
+                    f"{len(seen) + 1} pages, so the listing would never end; the server is not "
+                    "following the CXone API (check the base URL)"
+                )
+                raise CxoneError(msg)
+            seen.add(page.next_cursor)
             params["cursor"] = page.next_cursor
 
     def update_action(

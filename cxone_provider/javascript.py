@@ -22,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import queue
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -50,43 +48,9 @@ _V8_ERROR = re.compile(
 )
 
 
-WARM_ISOLATES: Final = 4
-
 _first_isolate_lock = threading.Lock()
 _first_isolate_made = threading.Event()
 _parser = threading.local()
-
-
-class _WarmIsolates:
-    """Fresh isolates made ahead of time by a background thread.
-
-    Making an isolate costs a few milliseconds; a test run that finds one ready does not
-    wait for it. Each isolate is still used for one run only, then closed.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._ready: queue.Queue[MiniRacer] = queue.Queue(maxsize=size)
-        self._filler: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def take(self) -> MiniRacer:
-        with self._lock:
-            if self._filler is None:
-                self._filler = threading.Thread(
-                    target=self._fill, name="cxone-v8-warm-isolates", daemon=True
-                )
-                self._filler.start()
-        try:
-            return self._ready.get_nowait()
-        except queue.Empty:
-            return MiniRacer()
-
-    def _fill(self) -> None:
-        while True:
-            self._ready.put(MiniRacer())
-
-
-_warm_isolates = _WarmIsolates(WARM_ISOLATES)
 
 
 def _make_first_isolate_alone() -> None:
@@ -101,14 +65,6 @@ def _make_first_isolate_alone() -> None:
             if not _first_isolate_made.is_set():
                 MiniRacer().close()
                 _first_isolate_made.set()
-
-
-@contextlib.contextmanager
-def new_engine() -> Iterator[MiniRacer]:
-    """A fresh V8 isolate that nothing has run in before, closed on exit."""
-    _make_first_isolate_alone()
-    with _warm_isolates.take() as engine:
-        yield engine
 
 
 def settle_cancelled_run(engine: MiniRacer) -> None:

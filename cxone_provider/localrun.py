@@ -22,6 +22,7 @@ from cxone_provider.models import TestResult
 from cxone_provider.program import Declarations, DeclaredAction
 from cxone_provider.provider import DEFAULT_TEST_INPUT, TestPlan, Verdict, judge
 from cxone_provider.sandbox import ScriptUnit, run_action
+from cxone_provider.textfiles import read_utf8
 
 __all__ = ["LocalRun", "Outcome", "for_action", "for_script", "parse_input", "run"]
 
@@ -89,11 +90,10 @@ def parse_input(text: str) -> Any:
     """The `--input` value: JSON text, or `@path` of a JSON file."""
     source = text
     if text.startswith("@"):
-        path = Path(text[1:])
         try:
-            source = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            msg = f"--input {text!r}: cannot read {str(path)!r} ({exc.strerror or exc})"
+            source = read_utf8(Path(text[1:]))
+        except ConfigurationError as exc:
+            msg = f"--input {text!r}: {exc}"
             raise ConfigurationError(msg) from None
     try:
         return json.loads(source)
@@ -146,11 +146,7 @@ def for_script(
         for action in declarations.actions:
             if action.script_file is not None and action.script_file.resolve() == resolved:
                 return for_action(declarations, action, given_input)
-    try:
-        script = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        msg = f"cannot read the script {str(path)!r} ({exc.strerror or exc})"
-        raise ConfigurationError(msg) from None
+    script = read_utf8(path)
     callable_names = tuple(declarations.names()) if declarations is not None else ()
     units, unresolved = (
         _units(declarations, callable_names) if declarations is not None else ({}, ())

@@ -30,6 +30,8 @@ NAME_PATTERN: Final = r"^[a-zA-Z0-9_\-]{3,64}$"
 NAME_RULE: Final = "3 to 64 characters, each a letter, digit, underscore or hyphen"
 MAX_DESCRIPTION_CHARS: Final = 1024
 MAX_SCRIPT_BYTES: Final = 65536
+MAX_DEPENDENCIES: Final = 1000
+"""Not in the contract's table; the emulator and the client both hold actions to it."""
 TriggerType = Literal["MANUAL", "SCHEDULED", "EVENT"]
 TestStatus = Literal["SUCCESS", "FAILURE", "TIMEOUT"]
 
@@ -113,6 +115,12 @@ class ActionSpec(_ApiModel):
     def _dependencies_are_distinct_others(
         cls, dependencies: tuple[str, ...], info: ValidationInfo
     ) -> tuple[str, ...]:
+        if len(dependencies) > MAX_DEPENDENCIES:
+            raise PydanticCustomError(
+                "too_many_dependencies",
+                "{count} dependencies are listed, over the limit of {limit}; split the action",
+                {"count": len(dependencies), "limit": MAX_DEPENDENCIES},
+            )
         own_name = info.data.get("name")
         seen: set[str] = set()
         for dependency in dependencies:

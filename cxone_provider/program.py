@@ -16,11 +16,13 @@ Values that are Pulumi Outputs are not known before a deployment; they come back
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import inspect
 import json
 import os
 import runpy
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +40,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 from cxone_provider.catalog import collecting_catalogs
 from cxone_provider.errors import (
     ActionValidationError,
+    ConfigurationError,
     CxoneError,
     DependencyGraphError,
     Problem,
@@ -47,6 +50,7 @@ from cxone_provider.graph import Declaration
 from cxone_provider.provider import INPUTS, ORIGIN, TYPE_TOKEN
 from cxone_provider.resource import DataActionArgs, registration
 from cxone_provider.settings import PROJECT_FILES
+from cxone_provider.textfiles import read_utf8
 
 __all__ = [
     "DEFAULT_STACK",
@@ -265,8 +269,10 @@ def _project(manifest: Path) -> Project:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(read_utf8(path))
+    except ConfigurationError as exc:
+        raise ProgramError(str(exc)) from None
+    except yaml.YAMLError as exc:
         msg = f"cannot read {str(path)!r}: {exc}; fix the file"
         raise ProgramError(msg) from None
     if data is None:
@@ -365,32 +371,48 @@ def evaluate(
             str(result_file),
         ]
         environment = {**os.environ, "PULUMI_CONFIG": json.dumps(config.values)}
-        try:
-            completed = subprocess.run(  # noqa: S603 -- our own module, run by this Python
+        captured = Path(scratch) / "output.txt"
+        with captured.open("wb") as output_file:
+            # Output goes to a file and the wait is for the process, not for the end of its
+            # output: a child the program leaves running cannot hold the command up. The
+            # program gets a process group of its own, ended whole once it is done.
+            process = subprocess.Popen(  # noqa: S603 -- our own module, run by this Python
                 command,
                 cwd=project.program_dir,
                 env=environment,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                check=False,
+                stdout=output_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired:
+            try:
+                returncode = process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                returncode = None
+            finally:
+                _end_process_group(process)
+        output = captured.read_text(encoding="utf-8", errors="replace")
+        if returncode is None:
             msg = (
                 f"the program {str(project.main)!r} did not finish within {timeout_s:g} s; a "
                 "stack program should only declare resources (look for loops or network calls)"
             )
-            raise ProgramError(msg) from None
-        output = completed.stdout + completed.stderr
+            raise ProgramError(msg)
         if not result_file.is_file():
             msg = (
                 f"the program {str(project.main)!r} could not be run (exit code "
-                f"{completed.returncode}):\n{_tail(output)}"
+                f"{returncode}):\n{_tail(output)}"
             )
             raise ProgramError(msg)
         found = json.loads(result_file.read_text(encoding="utf-8"))
     return _declarations(project, config, found, output)
+
+
+def _end_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of the program's process group (children it left behind), reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _tail(text: str) -> str:

@@ -171,30 +171,43 @@ def text_tree(picture: GraphPicture, title: str) -> Tree:
     needed = {edge.target for edge in picture.edges if edge.source != edge.target}
     tree = Tree(Text(title, style="bold"), guide_style="dim")
     shown: set[str] = set()
+    for node in picture.nodes:
+        if node.name not in needed:
+            _add_subtree(tree, node.name, picture, needs, shown)
+    for node in picture.nodes:  # what only cycles reach
+        if node.name not in shown:
+            _add_subtree(tree, node.name, picture, needs, shown)
+    return tree
 
-    def add(branch: Tree, name: str, edge: Edge | None, path: frozenset[str]) -> None:
+
+def _add_subtree(
+    root: Tree,
+    start: str,
+    picture: GraphPicture,
+    needs: Mapping[str, list[Edge]],
+    shown: set[str],
+) -> None:
+    """`start` and what it needs, depth first, with a stack instead of recursion."""
+    pending: list[tuple[Tree, str, Edge | None, int]] = [(root, start, None, 0)]
+    trail: dict[str, None] = {}  # the names from `start` down to the item, in order
+    while pending:
+        branch, name, edge, depth = pending.pop()
+        while len(trail) > depth:
+            trail.popitem()
         node = picture.node(name)
         label = Text(_label(node), style=_text_style(node))
         if edge is not None and edge.ordering_only:
             label.append(" (depends_on)", style="dim")
-        if name in path:
+        if name in trail:
             branch.add(label.append(" <- cycle", style=f"bold {_RED}"))
-            return
+            continue
         if name in shown and needs[name]:
             branch.add(label.append(" (see above)", style="dim"))
-            return
+            continue
         shown.add(name)
         child = branch.add(label)
-        for target_edge in needs[name]:
-            add(child, target_edge.target, target_edge, path | {name})
-
-    for node in picture.nodes:
-        if node.name not in needed:
-            add(tree, node.name, None, frozenset())
-    for node in picture.nodes:  # what only cycles reach
-        if node.name not in shown:
-            add(tree, node.name, None, frozenset())
-    return tree
+        trail[name] = None
+        pending.extend((child, e.target, e, depth + 1) for e in reversed(needs[name]))
 
 
 def _text_style(node: Node) -> str:

@@ -15,9 +15,11 @@ of `test_input`, None means "the default input".
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import pickle
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
 
@@ -139,6 +141,25 @@ def _dependencies(value: Any) -> Any:
 
 
 _SERIALIZING_PROVIDER = threading.Lock()
+_PATCHED_PICKLER_METHODS: Final = ("_batch_setitems", "save_dict")
+
+
+@contextlib.contextmanager
+def _pickler_patches_undone() -> Iterator[None]:
+    """Serialize one provider at a time, and undo the SDK's patches of the pickler afterwards.
+
+    `pulumi.dynamic.serialize_provider` sorts dictionaries by replacing methods of
+    `pickle._Pickler` with wrappers of the current ones, and never puts them back: each
+    resource wraps them once more, until a program of ~1000 DataActions dies of
+    RecursionError. Two threads serializing at once would wrap each other's patch too.
+    """
+    with _SERIALIZING_PROVIDER:
+        saved = {name: vars(pickle._Pickler)[name] for name in _PATCHED_PICKLER_METHODS}  # noqa: SLF001 -- the class the SDK patches
+        try:
+            yield
+        finally:
+            for name, method in saved.items():
+                setattr(pickle._Pickler, name, method)  # noqa: SLF001 -- see above
 
 
 class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"):
@@ -187,9 +208,7 @@ class DataAction(pulumi.dynamic.Resource, module="dataaction", name="DataAction"
         props = registration(
             resource_name, args, project=pulumi.get_project(), stack=pulumi.get_stack()
         )
-        # The SDK pickles the provider by patching `pickle.Pickler` for the duration of the
-        # call; two threads doing it at once wrap the patch in itself (RecursionError).
-        with _SERIALIZING_PROVIDER:
+        with _pickler_patches_undone():
             super().__init__(
                 DataActionProvider(), resource_name, props, _deleting_first(resource_name, opts)
             )

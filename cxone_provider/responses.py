@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from typing import Final
 
@@ -14,6 +15,8 @@ from cxone_provider.models import ApiErrorBody
 
 # A server asking for a longer pause than this is treated as asking for this long.
 MAX_RETRY_AFTER_S: Final = 120.0
+# RFC 9110 §10.2.3: delay-seconds is 1*DIGIT, ASCII digits only (str.isdigit takes "²" too).
+_DELAY_SECONDS: Final = re.compile(r"[0-9]+")
 
 
 def api_error_from(response: httpx.Response) -> ApiError:
@@ -40,15 +43,19 @@ def api_error_from(response: httpx.Response) -> ApiError:
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Retry-After as seconds to wait: RFC 9110 allows delay-seconds or an HTTP-date."""
+    """Retry-After as seconds to wait: RFC 9110 allows delay-seconds or an HTTP-date.
+
+    Anything else (superscript or other non-ASCII digits, a date email.utils cannot place)
+    counts as absent: the client's own backoff applies.
+    """
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit():
+    if _DELAY_SECONDS.fullmatch(text):
         return min(float(text), MAX_RETRY_AFTER_S)
     try:
         moment = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
     if moment.tzinfo is None:
         return None

@@ -1,101 +1,62 @@
 """The V8 sandbox: run a Data Action's `main(context)` in a fresh, isolated engine.
 
 Each run gets its own V8 isolate (through mini-racer) with a time and a memory limit, and
-nothing but the ECMAScript built-ins: no `require`, `process`, `fetch`, timers or files.
-`context.input` is a JSON copy of the test input; `context.call(name, input)` runs the
-`main` of a dependency the calling script declares (each dependency may in turn call its
-own declared dependencies) and passes inputs and outputs as JSON copies, as they would
-travel between actions on the service. The emulator's `POST /{id}/test` uses this, and so
-can a local test command: give it the script and the scripts of its dependencies.
+nothing but the ECMAScript built-ins: no `require`, `process`, `fetch`, timers, files or
+WebAssembly. `context.input` is a JSON copy of the test input; `context.call(name, input)`
+runs the `main` of a dependency the calling script declares (each dependency may in turn
+call its own declared dependencies) and passes inputs and outputs as JSON copies, as they
+would travel between actions on the service. The emulator's `POST /{id}/test` uses this,
+and so can a local test command: give it the script and the scripts of its dependencies.
+
+The isolates live in worker processes (`sandbox_worker`), never in the caller's: memory
+outside the V8 heap (ArrayBuffers, large strings) can only be bounded by the operating
+system, per process, and a worker that V8 ends at its limit takes nobody else with it.
+Idle workers are kept for the next runs; a worker that failed a run is replaced.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import IO, Any, Final, NamedTuple
 
-from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException
-
-from cxone_provider.javascript import check_script, new_engine, settle_cancelled_run
+from cxone_provider.errors import CxoneError
+from cxone_provider.javascript import check_script
 from cxone_provider.models import TestStatus
+from cxone_provider.sandbox_worker import (
+    MAX_OUTPUT_BYTES,
+    MAX_OUTPUT_DEPTH,
+    READY,
+    memory_limit_message,
+    nesting_depth,
+)
+
+__all__ = [
+    "MAX_MEMORY_BYTES",
+    "MAX_OUTPUT_BYTES",
+    "MAX_OUTPUT_DEPTH",
+    "TIMEOUT_S",
+    "SandboxResult",
+    "ScriptUnit",
+    "run_action",
+]
 
 TIMEOUT_S: Final = 5.0
 MAX_MEMORY_BYTES: Final = 64 * 1024 * 1024
-
-# Defined in the isolate before the run. mini-racer's timers (non-configurable globals) are
-# overwritten: a test run is synchronous and has no clock beyond Date. `__cxoneLoad` is
-# sloppy-mode on purpose: a direct eval there gives each script its own function scope, as
-# if it were alone in the engine, and `;main` (after a newline, so that a trailing line
-# comment cannot swallow it) yields the script's main, be it a function or a `const`.
-_HARNESS: Final = r"""
-for (const name of ["setTimeout", "clearTimeout", "__timer_manager"]) {
-  if (!delete globalThis[name]) { globalThis[name] = undefined; }
-}
-function __cxoneLoad(__cxoneSource) { return eval(__cxoneSource + "\n;main"); }
-var __cxoneRun = function (rootSource, rootDeclared, unitList, inputJson) {
-  "use strict";
-  const units = new Map(Object.entries(unitList));
-  let undeclaredCall = null;
-  const mains = new Map();
-  const copy = (value) => (value === undefined ? null : JSON.parse(JSON.stringify(value)));
-  const describe = (error) => {
-    try {
-      return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    } catch (_) {
-      return "the script threw a value that cannot be shown";
-    }
-  };
-  const mainOf = (name, source) => {
-    if (!mains.has(name)) {
-      const main = __cxoneLoad(source);
-      if (typeof main !== "function") {
-        throw new TypeError(`${name} does not define a function main(context)`);
-      }
-      mains.set(name, main);
-    }
-    return mains.get(name);
-  };
-  const contextFor = (owner, declared, input) => Object.freeze({
-    input: input,
-    call: function (name, callInput) {
-      if (typeof name !== "string" || !declared.includes(name)) {
-        if (owner === "this action" && undeclaredCall === null && typeof name === "string") {
-          undeclaredCall = name;
-        }
-        throw new Error(`context.call(${JSON.stringify(name)}): not a dependency of ${owner}; ` +
-          "only names listed in its dependencies can be called");
-      }
-      if (!units.has(name)) {
-        throw new Error(`context.call(${JSON.stringify(name)}): the dependency does not exist`);
-      }
-      const unit = units.get(name);
-      const main = mainOf(`dependency ${JSON.stringify(name)}`, unit.content);
-      return copy(main(contextFor(`dependency ${JSON.stringify(name)}`, unit.dependencies,
-        copy(callInput))));
-    },
-  });
-  let output;
-  try {
-    const main = mainOf("the script", rootSource);
-    output = main(contextFor("this action", rootDeclared, JSON.parse(inputJson)));
-    if (output !== null && typeof output === "object" && typeof output.then === "function") {
-      throw new TypeError("main(context) returned a Promise; the sandbox runs main " +
-        "synchronously, so return the value itself");
-    }
-  } catch (error) {
-    return JSON.stringify({ ok: false, error: describe(error), undeclaredCall: undeclaredCall });
-  }
-  try {
-    return JSON.stringify({ ok: true, output: output === undefined ? null : output });
-  } catch (error) {
-    return JSON.stringify({ ok: false, error: "the result of main(context) is not JSON: " +
-      describe(error) });
-  }
-};
-"""
+IDLE_WORKERS: Final = 2
+"""Workers kept for the next runs; more run at once when asked, and end afterwards."""
+_WORKER_START_S: Final = 30.0
+# Beyond a run's time limit, how long a worker may take to answer before it is ended.
+_ANSWER_GRACE_S: Final = 5.0
 
 
 class ScriptUnit(NamedTuple):
@@ -130,47 +91,37 @@ def run_action(
 
     `declared` lists the names the script may call with `context.call`; `dependencies`
     maps every name reachable from it (transitively) to its source and its own declared
-    names. A throw, an unknown call or a non-JSON result is FAILURE; running past
+    names. A throw, an unknown call or a result that is not JSON (or larger than
+    MAX_OUTPUT_BYTES, or nested deeper than MAX_OUTPUT_DEPTH) is FAILURE; running past
     `timeout_s` is TIMEOUT; exhausting `max_memory_bytes` is FAILURE.
     """
-    units = {
-        name: {"content": unit[0], "dependencies": list(unit[1])}
-        for name, unit in (dependencies or {}).items()
-    }
     started = time.perf_counter()
-    syntax_error = _first_syntax_error(script, units)
-    if syntax_error is not None:
-        return _verdict("FAILURE", started, syntax_error)
-    program = (
-        f"{_HARNESS}\n__cxoneRun({json.dumps(script)}, {json.dumps(list(declared))}, "
-        f"{json.dumps(units)}, {json.dumps(json.dumps(test_input))});"
+    problem = _input_problem(test_input) or _first_syntax_error(script, dependencies or {})
+    if problem is not None:
+        return SandboxResult("FAILURE", None, problem, _elapsed_ms(started))
+    job = {
+        "script": script,
+        "declared": list(declared),
+        "units": [[name, unit[0], list(unit[1])] for name, unit in (dependencies or {}).items()],
+        "input_json": json.dumps(test_input),
+        "timeout_s": timeout_s,
+        "max_memory_bytes": max_memory_bytes,
+    }
+    answer = _workers.run(job, timeout_s + _ANSWER_GRACE_S)
+    if isinstance(answer, _Ended):
+        return SandboxResult(answer.status, None, answer.error, _elapsed_ms(started))
+    return SandboxResult(
+        answer["status"],
+        answer["output"],
+        answer["error"],
+        answer["duration_ms"],
+        answer.get("undeclared_call"),
     )
-    with new_engine() as engine:
-        try:
-            answer = engine.eval(program, timeout_sec=timeout_s, max_memory=max_memory_bytes)
-        except JSTimeoutException:
-            settle_cancelled_run(engine)
-            return _verdict(
-                "TIMEOUT",
-                started,
-                f"the run exceeded the time limit of {timeout_s:g} s; look "
-                "for an endless loop or too much work in main(context)",
-            )
-        except JSOOMException:
-            return _verdict(
-                "FAILURE",
-                started,
-                f"the run exceeded the memory limit of {max_memory_bytes // (1024 * 1024)} MiB",
-            )
-        except JSEvalException as exc:
-            return _verdict("FAILURE", started, str(exc).strip().split("\n", 1)[0])
-    verdict = json.loads(str(answer))
-    if not verdict["ok"]:
-        return _verdict("FAILURE", started, verdict["error"], verdict.get("undeclaredCall"))
-    return SandboxResult("SUCCESS", verdict["output"], None, _elapsed_ms(started))
 
 
-def _first_syntax_error(script: str, units: Mapping[str, Mapping[str, Any]]) -> str | None:
+def _first_syntax_error(
+    script: str, dependencies: Mapping[str, ScriptUnit | tuple[str, tuple[str, ...]]]
+) -> str | None:
     """The first script that does not compile, with V8's line and column, as the API says it.
 
     Run as they are, V8 would name the error without its place (the sandbox evaluates each
@@ -179,8 +130,8 @@ def _first_syntax_error(script: str, units: Mapping[str, Mapping[str, Any]]) -> 
     error = check_script(script)
     if error is not None:
         return f"{error.message} (line {error.line}, column {error.column})"
-    for name, unit in units.items():
-        error = check_script(unit["content"])
+    for name, unit in dependencies.items():
+        error = check_script(unit[0])
         if error is not None:
             return (
                 f"dependency {json.dumps(name)}: {error.message} (line {error.line}, column "
@@ -189,11 +140,153 @@ def _first_syntax_error(script: str, units: Mapping[str, Mapping[str, Any]]) -> 
     return None
 
 
-def _verdict(
-    status: TestStatus, started: float, error: str, undeclared_call: str | None = None
-) -> SandboxResult:
-    return SandboxResult(status, None, error, _elapsed_ms(started), undeclared_call)
+def _input_problem(test_input: Any) -> str | None:
+    """Why `test_input` cannot be a script's input (JSON of well-formed text), or None."""
+    try:
+        text = json.dumps(test_input, ensure_ascii=False, allow_nan=False)
+        depth = nesting_depth(test_input)
+    except (TypeError, ValueError) as exc:
+        return f"the input is not JSON: {exc}"
+    except RecursionError:
+        depth = MAX_OUTPUT_DEPTH + 1
+    if depth > MAX_OUTPUT_DEPTH:
+        return f"the input nests arrays and objects deeper than {MAX_OUTPUT_DEPTH} levels"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        lone = exc.object[exc.start].encode("utf-8", "backslashreplace").decode()
+        return (
+            f"the input holds a lone UTF-16 surrogate ({lone}), which is not Unicode text; "
+            "send well-formed strings"
+        )
+    return None
 
 
 def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """A run whose worker did not answer: it ended (memory) or was ended (time)."""
+
+    status: TestStatus
+    error: str
+
+
+class _Worker:
+    """One `sandbox_worker` process and the two pipes to it."""
+
+    def __init__(self) -> None:
+        jobs_read, jobs_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 -- our own module, run by this Python
+                [
+                    sys.executable,
+                    "-m",
+                    "cxone_provider.sandbox_worker",
+                    str(jobs_read),
+                    str(answers_write),
+                ],
+                pass_fds=(jobs_read, answers_write),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # V8 prints its own report when it ends a process
+            )
+        finally:
+            os.close(jobs_read)
+            os.close(answers_write)
+        self._jobs: IO[str] = os.fdopen(jobs_write, "w", encoding="ascii")
+        self._answers: IO[str] = os.fdopen(answers_read, encoding="ascii")
+        if self._read_line(_WORKER_START_S) != READY:
+            self.close()
+            msg = (
+                f"the sandbox's worker process (python -m cxone_provider.sandbox_worker) did "
+                f"not start within {_WORKER_START_S:g} s (exit code {self.process.returncode}); "
+                "check that mini-racer is installed for this Python"
+            )
+            raise CxoneError(msg)
+
+    def run(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any] | _Ended:
+        """Send one job; its answer, or how the worker ended without one."""
+        try:
+            self._jobs.write(json.dumps(job) + "\n")
+            self._jobs.flush()
+        except BrokenPipeError:
+            return self._ended(job)
+        line = self._read_line(timeout_s)
+        if line is None:
+            self.close()
+            return self._ended(job, timed_out=self.process.returncode == -signal.SIGKILL)
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def _read_line(self, timeout_s: float) -> str | None:
+        """The next line, or None at end of file or when none came within `timeout_s`."""
+        waiting = select.poll()  # not select.select: a busy server has descriptors past 1024
+        waiting.register(self._answers, select.POLLIN)
+        ready = waiting.poll(timeout_s * 1000)
+        line = self._answers.readline() if ready else ""
+        return line.rstrip("\n") if line.endswith("\n") else None
+
+    def _ended(self, job: dict[str, Any], *, timed_out: bool = False) -> _Ended:
+        self.close()
+        if timed_out:
+            message = (
+                f"the run exceeded the time limit of {job['timeout_s']:g} s and its engine did "
+                "not stop; look for an endless loop or too much work in main(context)"
+            )
+            return _Ended("TIMEOUT", message)
+        return _Ended("FAILURE", memory_limit_message(job["max_memory_bytes"]))
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process still runs."""
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        """End the process (it ends on its own when its job pipe closes)."""
+        for pipe in (self._jobs, self._answers):
+            try:
+                pipe.close()
+            except OSError:
+                continue
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+class _WorkerPool:
+    """Workers for the runs of this process: idle ones reused, at most IDLE_WORKERS kept."""
+
+    def __init__(self, idle: int) -> None:
+        self._idle_limit = idle
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def run(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any] | _Ended:
+        """Run one job on an idle worker (or a new one); a worker that failed is not kept."""
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None or not worker.alive:
+            worker = _Worker()
+        answer = worker.run(job, timeout_s)
+        keep = isinstance(answer, dict) and not answer["retire"] and worker.alive
+        with self._lock:
+            if keep and len(self._idle) < self._idle_limit:
+                self._idle.append(worker)
+                return answer
+        worker.close()
+        return answer
+
+    def close(self) -> None:
+        """End the idle workers (at exit, so that no process outlives its parent's end)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.close()
+
+
+_workers = _WorkerPool(IDLE_WORKERS)
+atexit.register(_workers.close)

@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 from cxone_provider.errors import ConfigurationError
+from cxone_provider.urls import redacted, shown_url
 
 NAMESPACE: Final = "cxone"
 PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml")
@@ -352,12 +353,12 @@ def _base_url(
             problems.append(
                 SettingProblem(
                     BASE_URL.config_key,
-                    f"{base_url.source} is {base_url.text!r}: use an http(s) URL such as "
-                    "https://<site>.api.nicecxone.com or http://127.0.0.1:8765",
+                    f"{base_url.source} is {shown_url(base_url.text)!r}: use an http(s) URL "
+                    "such as https://<site>.api.nicecxone.com or http://127.0.0.1:8765",
                 )
             )
             return None
-        return base_url.text.rstrip("/")
+        return shown_url(base_url.text).rstrip("/")  # the API needs no user:password@ nor query
     if site is not None:
         if not _SITE.fullmatch(site.text):
             problems.append(
@@ -391,7 +392,8 @@ def _webhook(
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         problems.append(
             SettingProblem(
-                WEBHOOK_URL.config_key, f"{url.source} is {url.text!r}: use an http(s) URL"
+                WEBHOOK_URL.config_key,
+                f"{url.source} is {redacted(url.text)!r}: use an http(s) URL",
             )
         )
         return None

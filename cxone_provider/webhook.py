@@ -25,12 +25,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Final, Literal
-from urllib.parse import urlsplit
 
 import httpx
 import stamina
 
 from cxone_provider.settings import WEBHOOK_SECRET_PREFIX
+from cxone_provider.urls import redacted
 
 EventType = Literal["ACTION_CREATED", "ACTION_UPDATED", "ACTION_DELETED", "ACTION_TEST_FAILED"]
 TIMEOUT_S: Final = 5.0
@@ -80,12 +80,6 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     signed = f"{message_id}.{timestamp}.".encode() + body
     digest = hmac.new(key, signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
-
-
-def redacted(url: str) -> str:
-    """The URL without path and query, which often carry a token (as chat webhooks do)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/…" if parts.path not in {"", "/"} else url
 
 
 class WebhookSender:

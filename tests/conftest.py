@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from emulator_process import EmulatorProcess
@@ -34,9 +35,9 @@ def start_emulator(tmp_path: Path) -> Iterator[StartEmulator]:
     """A factory of fresh emulator processes (own options, own SQLite file), stopped after."""
     started: list[EmulatorProcess] = []
 
-    def start(*cli_args: str, db_path: Path | None = None) -> EmulatorProcess:
+    def start(*cli_args: str, db_path: Path | None = None, **options: Any) -> EmulatorProcess:
         database = db_path if db_path is not None else tmp_path / f"emulator-{len(started)}.sqlite3"
-        process = EmulatorProcess(cli_args, db_path=database, cwd=tmp_path)
+        process = EmulatorProcess(cli_args, db_path=database, cwd=tmp_path, **options)
         started.append(process)
         return process
 

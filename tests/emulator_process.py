@@ -8,15 +8,16 @@ through the `emulator` and `start_emulator` fixtures of conftest.py.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -36,11 +37,18 @@ class EmulatorProcess:
         *,
         db_path: Path | None = None,
         cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        client: tuple[str, str] | None = None,
     ) -> None:
+        """Start it; `env` adds to the environment, `client` is the one tests use.
+
+        `client` is needed when the first `--client` is not it (clients in `env` or a file).
+        """
         self.cli_args = tuple(cli_args)
         self.db_path = db_path
         self.cwd = cwd
-        self.client_id, self.client_secret = _first_client(self.cli_args)
+        self.env = dict(env or {})
+        self.client_id, self.client_secret = client or _first_client(self.cli_args)
         self.port = 0
         self.base_url = ""
         self.output: list[str] = []
@@ -68,6 +76,7 @@ class EmulatorProcess:
         self._process = subprocess.Popen(
             command,
             cwd=self.cwd,
+            env={**os.environ, **self.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -105,6 +114,12 @@ class EmulatorProcess:
             msg = f"the emulator did not start within {_START_TIMEOUT_S} s:\n{output}"
             raise RuntimeError(msg)
         return found[0]
+
+    @property
+    def pid(self) -> int:
+        """The process id of the emulator."""
+        assert self._process is not None
+        return self._process.pid
 
     @property
     def running(self) -> bool:
@@ -229,6 +244,65 @@ class EmulatorProcess:
             time.sleep(0.02)
             stats = self.stats()
         return stats
+
+
+class PeakMemory:
+    """The peak resident memory of a process and all its descendants, sampled while inside.
+
+    Every `interval_s` it reads each process's VmHWM (its own peak RSS, kept by the kernel)
+    from /proc and adds up those of the processes alive at that moment; `peak_bytes` is the
+    largest such sum. A sum of per-process peaks is never below the true total at any
+    instant, so the figure errs on the high side; only a process that starts and ends
+    between two samples could escape it.
+    """
+
+    def __init__(self, pid: int, *, interval_s: float = 0.002) -> None:
+        self.root = pid
+        self.interval_s = interval_s
+        self.peak_bytes = 0
+        self.processes_seen: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True, name="peak-memory")
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            total = sum(_peak_rss(pid) for pid in _process_tree(self.root, self.processes_seen))
+            self.peak_bytes = max(self.peak_bytes, total)
+            if self._stop.wait(self.interval_s):
+                return
+
+
+def _process_tree(root: int, seen: set[int]) -> list[int]:
+    """`root` and every process below it (through /proc/<pid>/task/<tid>/children)."""
+    tree, waiting = [], [root]
+    while waiting:
+        pid = waiting.pop()
+        tree.append(pid)
+        seen.add(pid)
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                waiting.extend(int(child) for child in children.read_text().split())
+            except OSError:
+                continue
+    return tree
+
+
+def _peak_rss(pid: int) -> int:
+    """VmHWM of a process in bytes; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match[1]) * 1024 if match else 0
 
 
 def action_body(

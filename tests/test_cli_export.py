@@ -7,6 +7,7 @@ import uuid
 import pytest
 from cli_projects import ACTIONS, REPO, STACKS, cxone, deploy_example, emulator_env
 from engine import ForwardingMocks, ProviderServer
+from paging_server import PagingServer
 from stack_mocks import mocked_engine, run_stack_program
 
 from cxone_provider.client import CxoneClient
@@ -157,3 +158,51 @@ def test_a_bad_name_filter_and_a_missing_connection_are_usage_errors(tmp_path, e
     unconnected = cxone("export", "--out", tmp_path / "b")
     assert unconnected.exit_code == 2
     assert "missing cxone:baseUrl" in unconnected.stderr
+
+
+@pytest.mark.parametrize("paging", ["repeat", "endless"])
+def test_an_export_from_a_server_that_pages_for_ever_ends_with_a_usage_error(tmp_path, paging):
+    """Issue 11, case 14: a repeated cursor, or pages without end, stop export with exit 2."""
+    server = PagingServer(paging)
+    try:
+        env = {
+            "CXONE_BASE_URL": server.base_url,
+            "CXONE_CLIENT_ID": "any",
+            "CXONE_CLIENT_SECRET": "secret",
+            "CXONE_OPERATION_TIMEOUT": "1",
+        }
+        ran = cxone("export", "--out", tmp_path / "out", "--json", env=env)
+    finally:
+        server.close()
+    assert ran.exit_code == 2
+    error = ran.json["error"]
+    if paging == "repeat":
+        assert error["type"] == "CxoneError"
+        assert "gave the same nextCursor again" in error["message"]
+    else:
+        assert error["type"] == "DeadlineExceededError"
+        assert "took longer than 1 s" in error["message"]
+        assert "CXONE_OPERATION_TIMEOUT" in error["message"]
+
+
+def test_credentials_and_query_of_the_base_url_are_never_written(tmp_path, emulator, api):
+    """Issue 11, case 13: not in __main__.py, Pulumi.yaml, the --json output or the text."""
+    deploy_example(api)
+    host = emulator.base_url.removeprefix("http://")
+    env = {
+        **emulator_env(emulator),
+        "CXONE_BASE_URL": f"http://leaky-user:leaky-pass@{host}/?apikey=leaky-query",
+    }
+    out = tmp_path / "adopted"
+    ran = cxone("export", "--out", out, "--json", env=env)
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.json["source"] == emulator.base_url
+    text = cxone("export", "--out", tmp_path / "again", env=env)
+    written = (
+        "".join(path.read_text() for path in out.rglob("*") if path.is_file())
+        + ran.stdout
+        + text.stdout
+        + text.stderr
+    )
+    for secret in ("leaky-user", "leaky-pass", "leaky-query"):
+        assert secret not in written

@@ -22,9 +22,9 @@ from cli_projects import (
     write_program,
 )
 
-from cxone_provider.preflight import check_graph
+from cxone_provider.preflight import Edge, GraphPicture, Node, check_graph
 from cxone_provider.program import evaluate
-from cxone_provider.render import PNG_DPI, png_figure
+from cxone_provider.render import PNG_DPI, png_figure, render_text, text_tree
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RED = "#d93025"
@@ -216,3 +216,19 @@ def test_tenant_draws_the_unmanaged_actions_in_grey(tmp_path, emulator):
     assert as_json.json["tenant"] == {"base_url": emulator.base_url}
     edges = {(edge["from"], edge["to"]) for edge in as_json.json["graph"]["edges"]}
     assert edges == {("lead_router", "crm_lookup"), ("crm_sync", "crm_lookup")}
+
+
+def test_the_text_tree_of_a_chain_of_3000_actions_is_drawn():
+    """Issue 11, case 8: the tree is built without recursion, however long the chain."""
+    names = [f"step_{index}" for index in range(3000)]
+    picture = GraphPicture(
+        tuple(Node(name, "declared") for name in names),
+        tuple(Edge(a, b, ("dependency",)) for a, b in itertools.pairwise(names)),
+    )
+    drawing = render_text(picture, "chain")
+    assert drawing.index("step_0") < drawing.index("step_1") < drawing.index("step_2")
+    branch, depth = text_tree(picture, "chain"), 0
+    while branch.children:
+        (branch,) = branch.children
+        depth += 1
+    assert (depth, str(branch.label)) == (3000, "step_2999")

@@ -155,3 +155,52 @@ def test_input_that_is_not_json_is_a_usage_error(example):
     assert ran.exit_code == 2
     assert ran.json["error"]["type"] == "ConfigurationError"
     assert "--input is not valid JSON" in ran.json["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("script", "given"),
+    [
+        ("function main(context) { return function () {}; }", "{}"),
+        ("function main(context) { return Symbol(); }", "{}"),
+        ("function main(context) { return '\\ud800'; }", "{}"),
+        ("function main(context) { throw new Error('\\ud800'); }", "{}"),
+        ("function main(context) { return context.input; }", '"\\ud800"'),
+    ],
+    ids=["function", "symbol", "surrogate-output", "surrogate-error", "surrogate-input"],
+)
+def test_a_result_that_is_not_json_is_a_failure_in_valid_json(tmp_path, script, given):
+    """Issue 11, case 3: --json stays one valid JSON object; the run is a FAILURE, exit 1."""
+    path = tmp_path / "odd.js"
+    path.write_text(script)
+    ran = cxone("test", path, "--input", given, "--json")
+    assert ran.exit_code == 1
+    assert (ran.json["status"], ran.json["output"]) == ("FAILURE", None)
+    assert ran.json["error"]
+
+
+def test_a_script_file_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path):
+    """Issue 11, case 16: exit 2 and a message naming the file, in valid JSON with --json."""
+    path = tmp_path / "latin1.js"
+    path.write_bytes("function main(c) { return 'café'; }".encode("latin-1"))
+    ran = cxone("test", path, "--json")
+    assert ran.exit_code == 2
+    assert ran.json["error"]["type"] == "ConfigurationError"
+    assert f"{str(path)!r} is not UTF-8 text (byte 0xe9" in ran.json["error"]["message"]
+    plain = cxone("test", path)
+    assert plain.exit_code == 2
+    assert "is not UTF-8 text" in plain.stderr
+    assert "Traceback" not in plain.stderr + plain.stdout
+
+
+def test_an_input_file_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path):
+    """Issue 11, case 16: --input @file that is not UTF-8: exit 2, the file named."""
+    script = tmp_path / "echo.js"
+    script.write_text("function main(c) { return c.input; }")
+    data = tmp_path / "input.json"
+    data.write_bytes(b'{"name": "\xff"}')
+    ran = cxone("test", script, "--input", f"@{data}", "--json")
+    assert ran.exit_code == 2
+    assert (
+        f"{str(data)!r} is not UTF-8 text (byte 0xff at offset 10)"
+        in (ran.json["error"]["message"])
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from cli_projects import (
@@ -24,6 +26,9 @@ from cli_projects import (
     emulator_env,
     write_program,
 )
+
+from cxone_provider.errors import ProgramError
+from cxone_provider.program import EVALUATION_TIMEOUT_S, evaluate
 
 
 def problems_of(ran):
@@ -416,3 +421,73 @@ def test_the_help_of_each_subcommand_shows_an_example(command):
     assert ran.exit_code == 0
     assert "Examples" in ran.stdout
     assert f"cxone {command}" in ran.stdout.split("Examples", 1)[1]
+
+
+def test_a_script_file_that_is_not_utf8_is_a_problem_at_the_line_that_reads_it(tmp_path):
+    """Issue 11, case 16: the problem names the file and the program's line, not codecs."""
+    project = copy_project(tmp_path)
+    script = project / "stacks" / "actions" / "crm_match_key.js"
+    script.write_bytes(b"function main(c) { return '\xff'; }")
+    ran = cxone("validate", project, "--json")
+    assert ran.exit_code == 1
+    (problem,) = [p for p in ran.json["problems"] if p["kind"] == "program"]
+    assert problem["file"].endswith("__main__.py")
+    assert "crm_match_key.js' is not UTF-8 text (byte 0xff" in problem["message"]
+
+
+def _ended(pid: int, *, within_s: float = 10.0) -> bool:
+    """Whether the process is gone (or a zombie) within `within_s`: SIGKILL lands a bit later."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
+LINGERING = """
+import subprocess, sys
+from pathlib import Path
+from cxone_provider.catalog import ActionCatalog
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+Path({pid_file!r}).write_text(str(child.pid))
+catalog = ActionCatalog()
+catalog.add("echo", script={echo!r})
+catalog.register()
+"""
+
+
+def test_a_child_the_program_leaves_running_does_not_hold_validate_up(tmp_path):
+    """Issue 11, case 17: the child keeps stdout open; validate answers and ends the child."""
+    pid_file = tmp_path / "child.pid"
+    program = write_program(
+        tmp_path / "program", LINGERING.format(pid_file=str(pid_file), echo=ECHO)
+    )
+    ran = cxone("validate", program, "--json")
+    assert ran.exit_code == 0, ran.stdout
+    assert [action["name"] for action in ran.json["program"]["actions"]] == ["echo"]
+    assert _ended(int(pid_file.read_text()))
+
+
+def test_a_program_past_its_time_is_ended_with_its_children(tmp_path):
+    """Issue 11, case 17: the timeout ends the whole process group and says so."""
+    pid_file = tmp_path / "child.pid"
+    program = write_program(
+        tmp_path / "program",
+        LINGERING.format(pid_file=str(pid_file), echo=ECHO) + "import time\ntime.sleep(600)\n",
+    )
+    with pytest.raises(ProgramError, match="did not finish within 2 s"):
+        evaluate(program, timeout_s=2)
+    assert _ended(int(pid_file.read_text()))
+
+
+def test_the_help_of_validate_says_it_runs_the_program_and_for_how_long():
+    """Issue 11, case 17: `cxone validate --help` warns that the program's code runs."""
+    text = " ".join(cxone("validate", "--help").stdout.split())
+    assert "Runs the program's own code" in text
+    assert f"for at most {EVALUATION_TIMEOUT_S:g} s" in text

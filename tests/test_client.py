@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import stamina
+from paging_server import PagingServer
 
 from cxone_provider import (
     ActionSpec,
@@ -27,7 +28,7 @@ from cxone_provider import (
 )
 from cxone_provider.auth import ClientCredentialsAuth
 from cxone_provider.client import ACTIONS_PATH, CxoneClient, deadline
-from cxone_provider.errors import ApiError
+from cxone_provider.errors import ApiError, CxoneError
 from cxone_provider.models import Script
 
 ACTION_PATH = ACTIONS_PATH + "/{id}"
@@ -362,3 +363,17 @@ def test_a_lifted_deadline_lets_a_rollback_finish(client):
     created = client.create_action(spec(), idempotency_key="k-lifted")
     with deadline(time.monotonic() - 1), deadline(None):
         assert client.delete_action(created.action.id) is True
+
+
+def test_a_server_that_repeats_a_cursor_ends_the_listing_with_an_error():
+    """Issue 11, case 14: the second sight of a cursor stops the loop and says why."""
+    server = PagingServer("repeat")
+    try:
+        with CxoneClient(server.base_url, "any", "secret") as looping:
+            listed = []
+            with pytest.raises(CxoneError, match="gave the same nextCursor again after 2 pages"):
+                listed.extend(looping.list_actions())
+    finally:
+        server.close()
+    assert len(listed) == 2
+    assert server.pages_served == 2

@@ -295,3 +295,12 @@ def test_an_unknown_path_or_method_has_the_error_body(api):
     response = api.patch(API_ACTIONS, json={})
     assert_error(response, 405, "METHOD_NOT_ALLOWED")
     assert "POST" in response.headers["allow"]
+
+
+def test_more_dependencies_than_the_limit_are_validation_failed(api):
+    """Issue 11, case 9: 1001 names are a 400 on dependencies, not a 500 from SQLite."""
+    names = [f"d{index:03d}" for index in range(1001)]
+    response = api.post(API_ACTIONS, json=action_body("many_deps", *names))
+    details = assert_error(response, 400, "VALIDATION_FAILED")
+    assert details[0]["field"] == "dependencies"
+    assert "over the limit of 1000" in details[0]["message"]

@@ -10,6 +10,9 @@ import httpx
 import pytest
 from emulator_process import API_ACTIONS, TOKEN_PATH, EmulatorProcess
 
+from cxone_provider.emulator.oauth import TokenIssuer
+from cxone_provider.emulator.settings import OAuthClient
+
 READ_ONLY = "DataActions.Read"
 
 
@@ -164,3 +167,57 @@ def test_health_and_control_endpoints_need_no_token(emulator):
     """GET /healthz answers 200 {"status": "ok"} without auth."""
     response = httpx.get(emulator.base_url + "/healthz", timeout=10.0)
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+# Issue 11, case 10: token requests are rate-limited per client; old tokens go without a sweep.
+
+
+def test_token_requests_are_rate_limited_per_client(start_emulator):
+    """Past the burst a client gets 429 slow_down with Retry-After; another client does not."""
+    emulator = start_emulator(
+        "--rate-limit", "1", "--burst", "3", "--client", "a:a-secret", "--client", "b:b-secret"
+    )
+    statuses = [request_token(emulator, auth=("a", "a-secret")).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = request_token(emulator, auth=("a", "a-secret"))
+    assert limited.json()["error"] == "slow_down"
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert request_token(emulator, auth=("b", "b-secret")).status_code == 200
+    with httpx.Client(base_url=emulator.base_url) as client:
+        token = request_token(emulator, auth=("b", "b-secret")).json()["access_token"]
+        answer = client.get(API_ACTIONS, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, "token requests do not spend the bucket of API calls"
+
+
+class Clock:
+    """A settable monotonic clock."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_expired_tokens_are_forgotten_as_new_ones_are_issued():
+    """The kept tokens stay near what one lifetime holds, however many were ever issued."""
+    clock = Clock()
+    issuer = TokenIssuer([OAuthClient("demo", "demo-secret")], ttl_s=60, clock=clock)
+    for _ in range(3000):
+        issuer.issue("demo", grant_type="client_credentials", scope=None)
+        clock.now += 1.0
+    assert len(issuer) <= 61 + 64
+    fresh = issuer.issue("demo", grant_type="client_credentials", scope=None)
+    assert issuer.authenticate(f"Bearer {fresh.access_token}") == "demo"
+
+
+def test_expiring_all_tokens_lets_the_next_issues_forget_them():
+    """After the control API expired every token, issuing new ones shrinks what is kept."""
+    clock = Clock()
+    issuer = TokenIssuer([OAuthClient("demo", "demo-secret")], ttl_s=3600, clock=clock)
+    for _ in range(500):
+        issuer.issue("demo", grant_type="client_credentials", scope=None)
+    issuer.expire_all()
+    for _ in range(20):
+        issuer.issue("demo", grant_type="client_credentials", scope=None)
+    assert len(issuer) == 20

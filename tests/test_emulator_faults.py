@@ -207,3 +207,49 @@ def test_drop_rate_1_commits_every_write_but_answers_none(start_emulator):
     stats = emulator.stats()
     assert (stats["drops"], stats["api_writes"], stats["actions"]) == (3, 3, 0)
     assert "ERROR" not in "".join(emulator.output), "uvicorn noticed the dropped answers"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Injected": "a\r\nSet-Cookie: session=stolen"},
+        {"X-Injected": "line\nbreak"},
+        {"X-Bad\r\nName": "value"},
+        {"X Space": "value"},
+        {"X-Nul": "a\x00b"},
+        {"X-Wide": "snowman \u2603"},
+        {"Content-Length": "5"},
+        {"Transfer-Encoding": "chunked"},
+    ],
+    ids=[
+        "crlf-value",
+        "lf-value",
+        "crlf-name",
+        "space-name",
+        "nul",
+        "non-latin1",
+        "length",
+        "chunked",
+    ],
+)
+def test_fault_headers_that_would_break_the_answer_are_refused(emulator, headers):
+    """Issue 11, case 11: 400 at queueing time; the API keeps answering normally."""
+    response = httpx.post(
+        emulator.base_url + "/_emulator/faults",
+        json={"method": "GET", "path": API_ACTIONS, "status": 503, "headers": headers},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "VALIDATION_FAILED"
+    with emulator.api() as api:
+        assert api.get(API_ACTIONS).status_code == 200
+
+
+def test_fault_headers_with_inner_spaces_and_latin1_are_sent(emulator):
+    """Valid values travel as given, on the faulted answer."""
+    emulator.add_fault(
+        "GET", API_ACTIONS, status=503, headers={"Retry-After": "1", "X-Note": "caf\u00e9 au lait"}
+    )
+    with emulator.api() as api:
+        response = api.get(API_ACTIONS)
+    assert response.status_code == 503
+    assert response.headers["X-Note"] == "caf\u00e9 au lait"

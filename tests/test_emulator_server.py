@@ -7,10 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
-from emulator_process import API_ACTIONS, TOKEN_PATH, EmulatorProcess, action_body
+from emulator_process import API_ACTIONS, TOKEN_PATH, EmulatorProcess, PeakMemory, action_body
 
 
 def plain(rich_text: str) -> str:
@@ -218,3 +220,150 @@ def test_the_emulator_process_reports_its_settings(emulator):
     assert (emulator.client_id, emulator.client_secret) == ("demo", "demo-secret")
     assert emulator.db_path is None
     assert emulator.base_url == f"http://127.0.0.1:{emulator.port}"
+
+
+# Issue 11, case 5: bodies are capped before they are read, on every route.
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_a_60_mib_token_request_with_wrong_credentials_is_refused_at_once(start_emulator):
+    """401 before the body is read, /healthz stays quick, and the memory stays small."""
+    emulator = start_emulator()
+    body = b"grant_type=client_credentials&padding=" + b"a" * (60 * 2**20)
+    with PeakMemory(emulator.pid) as memory:
+        response = httpx.post(
+            emulator.base_url + TOKEN_PATH,
+            content=body,
+            auth=("demo", "wrong-secret"),
+            headers=FORM,
+            timeout=30.0,
+        )
+        assert httpx.get(emulator.base_url + "/healthz", timeout=5.0).status_code == 200
+    assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
+    assert memory.peak_bytes < 256 * 2**20
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_bodies_over_the_limit_are_413_on_every_route(start_emulator, chunked):
+    """Token endpoint, API and control API refuse a 2 MiB body with 413, declared or not."""
+    emulator = start_emulator()
+
+    def body() -> bytes | Iterator[bytes]:
+        data = b"x" * (2 * 2**20)
+        return iter([data[: 2**20], data[2**20 :]]) if chunked else data
+
+    token = httpx.post(
+        emulator.base_url + TOKEN_PATH, content=body(), auth=("demo", "demo-secret"), headers=FORM
+    )
+    assert (token.status_code, token.json()["error"]) == (413, "invalid_request")
+    with emulator.api() as api:
+        for response in (
+            api.post(API_ACTIONS, content=body()),
+            api.post("/_emulator/faults", content=body()),
+        ):
+            assert response.status_code == 413, response.text
+            assert response.json()["error"] == "PAYLOAD_TOO_LARGE"
+        assert api.post(API_ACTIONS, json=action_body("fits_the_limit")).status_code == 201
+
+
+# Issue 11, case 6: only requests addressed to the emulator, no cross-site control requests.
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example"])
+def test_a_host_the_emulator_does_not_serve_is_misdirected(emulator, host):
+    """A DNS-rebinding page sends its own name as Host: 421, on the control API and the API."""
+    for method, path in (("POST", "/_emulator/reset"), ("GET", API_ACTIONS), ("GET", "/healthz")):
+        response = httpx.request(method, emulator.base_url + path, headers={"Host": host})
+        assert response.status_code == 421, (path, response.text)
+        assert response.json()["error"] == "MISDIRECTED_REQUEST"
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "api.localhost"])
+def test_loopback_names_and_addresses_are_served(emulator, host):
+    """The addresses and loopback names a user types work, with or without a port."""
+    for value in (host, f"{host}:{emulator.port}"):
+        response = httpx.get(emulator.base_url + "/healthz", headers={"Host": value})
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Content-Type": "text/plain", "Origin": "http://localhost:3000"},
+    ],
+    ids=["other-origin", "null-origin", "cross-site", "text-plain-post"],
+)
+def test_a_cross_origin_browser_request_cannot_drive_the_control_api(emulator, headers):
+    """403 and the store is untouched; the same request from the page's own origin works."""
+    with emulator.api() as api:
+        assert api.post(API_ACTIONS, json=action_body("survivor")).status_code == 201
+    response = httpx.post(emulator.base_url + "/_emulator/reset", headers=headers)
+    assert response.status_code == 403
+    assert response.json()["error"] == "CROSS_ORIGIN_REQUEST"
+    assert emulator.stats()["actions"] == 1
+    same_origin = httpx.post(
+        emulator.base_url + "/_emulator/reset", headers={"Origin": emulator.base_url}
+    )
+    assert same_origin.status_code == 204
+
+
+def test_binding_beyond_loopback_warns_loudly_above_all_with_the_demo_client(start_emulator):
+    """--host 0.0.0.0 prints a warning about the open control API and the public demo secret."""
+    exposed = start_emulator("--host", "0.0.0.0")  # noqa: S104 -- the case under test
+    output = "".join(exposed.output)
+    assert "WARNING: the emulator listens on 0.0.0.0, beyond this machine" in output
+    assert "WARNING: the demo client's secret (demo-secret) is public" in output
+    own = start_emulator("--host", "0.0.0.0", "--client", "ops:long-secret")  # noqa: S104
+    assert "beyond this machine" in "".join(own.output)
+    assert "demo client" not in "".join(own.output)
+    assert "WARNING" not in "".join(start_emulator().output)
+
+
+# Issue 11, case 7: clients from the environment or a file, not the command line.
+
+
+def test_clients_can_come_from_the_environment_and_stay_off_the_command_line(start_emulator):
+    """CXONE_EMULATOR_CLIENTS holds clients separated by spaces; `ps` shows no secret."""
+    emulator = start_emulator(
+        env={"CXONE_EMULATOR_CLIENTS": "ci:env-secret ops:other-secret:DataActions.Read"},
+        client=("ci", "env-secret"),
+    )
+    assert emulator.token()
+    assert emulator.token("ops", "other-secret")
+    command_line = Path(f"/proc/{emulator.pid}/cmdline").read_bytes()
+    assert b"env-secret" not in command_line
+    assert "env-secret" not in "".join(emulator.output)
+
+
+def test_clients_can_come_from_a_file(start_emulator, tmp_path):
+    """--clients-file: one client per line, comments and blank lines ignored."""
+    clients = tmp_path / "clients.txt"
+    clients.write_text("# CI's client\nci:file-secret\n\nops:ops-secret:DataActions.Read\n")
+    emulator = start_emulator("--clients-file", str(clients), client=("ci", "file-secret"))
+    assert emulator.token()
+    assert b"file-secret" not in Path(f"/proc/{emulator.pid}/cmdline").read_bytes()
+    with httpx.Client(base_url=emulator.base_url) as plain:
+        refused = plain.post(
+            TOKEN_PATH, data={"grant_type": "client_credentials"}, auth=("demo", "demo-secret")
+        )
+    assert refused.status_code == 401
+
+
+def test_a_clients_file_with_a_bad_line_is_refused_with_its_line(tmp_path):
+    """The line number and the rule, never the secret."""
+    clients = tmp_path / "clients.txt"
+    clients.write_text("ci:good-secret\nops:bad secret!\n")
+    ran = subprocess.run(
+        [sys.executable, "-m", "cxone_provider", "emulator", "--clients-file", str(clients)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 2
+    assert "line 2" in plain(ran.stderr)
+    assert "bad secret" not in ran.stderr

@@ -32,7 +32,7 @@ from cxone_provider.emulator.store import (
     StoredAnswer,
     find_cycle,
 )
-from cxone_provider.models import ActionSpec, Script
+from cxone_provider.models import ActionSpec, Script, Trigger
 from cxone_provider.sandbox import ScriptUnit
 
 
@@ -361,3 +361,40 @@ def test_find_cycle_agrees_with_networkx(edges, node, new_dependencies):
     if cycle is not None:
         assert cycle[0] == cycle[-1] == node
         assert all(changed.has_edge(a, b) for a, b in itertools.pairwise(cycle))
+
+
+def test_a_cycle_through_a_chain_of_5000_actions_is_found_without_recursion():
+    """Issue 11, case 8: the walk does not use Python's stack, whatever the chain's length."""
+    chain = {f"a{i}": [f"a{i + 1}"] for i in range(5000)}
+    cycle = find_cycle(chain, "a5000", ("a0",))
+    assert cycle == ["a5000", *(f"a{i}" for i in range(5001))]
+    assert find_cycle(chain, "a5000", ()) is None
+
+
+def test_a_put_deep_in_a_chain_of_1100_actions_is_checked(store):
+    """Issue 11, case 8: closing or not closing a cycle at the end of a long chain works."""
+    first = store.create(spec("chain_0"))
+    for index in range(1, 1100):
+        store.create(spec(f"chain_{index}", f"chain_{index - 1}"))
+    with pytest.raises(DependencyCycleError) as raised:
+        store.update(first.id, spec("chain_0", "chain_1099"))
+    assert len(raised.value.details[0]["cycle"]) == 1101
+    assert store.update(first.id, spec("chain_0")).version == 2
+
+
+def test_any_number_of_unknown_dependencies_is_unknown_dependency(store):
+    """Issue 11, case 9: 250,001 names (beyond SQLite's variables) still name what is missing."""
+    store.create(spec("known_one"))
+    names = ("known_one", *(f"missing_{index}" for index in range(250_001)))
+    unchecked = ActionSpec.model_construct(
+        name="many_deps",
+        script=Script(content="function main(c) { return 1; }"),
+        dependencies=names,
+        description="",
+        type="SCRIPT",
+        trigger=Trigger(),
+        enabled=True,
+    )
+    with pytest.raises(UnknownDependencyError) as raised:
+        store.create(unchecked)
+    assert len(raised.value.details) == 250_001

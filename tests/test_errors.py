@@ -130,3 +130,22 @@ def test_retry_after_is_capped():
 def test_unreadable_retry_after_is_ignored(value):
     """A malformed header falls back to the client's own backoff."""
     assert retry_after_seconds(value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["\u00b2", "1\u00b2", "\u0661\u0662", "\uff13", "\U0001d7d9", "Mon, 99 Foo 99999 99:99:99 GMT"],
+    ids=["superscript", "digit-superscript", "arabic-indic", "fullwidth", "math-digit", "odd-date"],
+)
+def test_retry_after_that_python_thinks_is_a_number_but_http_does_not_is_ignored(value):
+    """Issue 11, case 15: str.isdigit's digits are not HTTP's; none of them raises."""
+    assert retry_after_seconds(value) is None
+
+
+def test_a_429_with_a_superscript_retry_after_is_a_rate_limited_error():
+    """The answer still becomes RateLimitedError, with no Retry-After taken from it."""
+    request = httpx.Request("GET", "https://tenant.example/api/v2/dataactions/actions")
+    response = httpx.Response(429, headers={"Retry-After": "\u00b2".encode()}, request=request)
+    error = api_error_from(response)
+    assert isinstance(error, RateLimitedError)
+    assert error.retry_after is None

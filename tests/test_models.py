@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cxone_provider import ActionSpec, ActionValidationError, validate_spec
-from cxone_provider.models import MAX_SCRIPT_BYTES, Action
+from cxone_provider.models import MAX_DEPENDENCIES, MAX_SCRIPT_BYTES, Action
 
 VALID_SCRIPT = "function main(context) { return context.input; }"
 
@@ -219,3 +219,13 @@ def test_validation_never_fails_with_anything_but_its_own_error(data):
         found = []
         assert validate_spec(spec.to_api()) == spec
     assert all(problem.field and problem.message for problem in found)
+
+
+def test_1000_dependencies_are_valid_and_1001_are_not():
+    """Issue 11, case 9: the list is bounded, with the limit and the fix in the message."""
+    names = [f"dep_{index}" for index in range(MAX_DEPENDENCIES + 1)]
+    assert len(validate_spec(spec_data(dependencies=names[:-1])).dependencies) == 1000
+    assert (
+        "1001 dependencies are listed, over the limit of 1000"
+        in problems(spec_data(dependencies=names))["dependencies"]
+    )

@@ -173,3 +173,23 @@ def test_plain_settings_and_a_local_emulators_secret_are_not_flagged():
         "cxone:webhookUrl": "https://hooks.example.com/cxone",
     }
     assert plaintext_secrets(config) == []
+
+
+def test_a_base_url_with_credentials_keeps_neither_them_nor_its_query():
+    """Issue 11, case 13: the connection's URL has no user:password@ and no query."""
+    given = {**COMPLETE, "cxone:baseUrl": "https://robot:pa55word@acme.example/api/?k=v"}
+    assert load_settings(given, {}).connection.base_url == "https://acme.example/api"
+
+
+def test_a_bad_url_is_refused_without_showing_its_secrets():
+    """The error quotes the URL, but not the password, the query or a webhook's path."""
+    given = {
+        **COMPLETE,
+        "cxone:baseUrl": "ftp://robot:pa55word@acme.example/?k=hidden",
+        "cxone:webhookUrl": "hooks://hooks.example/T000/B000/XXXXtoken",
+    }
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(given, {})
+    for secret in ("pa55word", "hidden", "XXXXtoken"):
+        assert secret not in str(raised.value)
+    assert "ftp://acme.example/" in str(raised.value)

@@ -10,6 +10,7 @@ import time
 import pytest
 from engine import WebhookReceiver, verify_standard_webhook
 
+from cxone_provider.urls import shown_url
 from cxone_provider.webhook import WebhookEvent, WebhookSender
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
@@ -127,3 +128,39 @@ def test_a_receiver_down_for_several_events_is_skipped_for_a_while(receiver, cap
     now[0] += 31.0
     assert hook.send(EVENT) is True
     assert len(receiver.requests) == 4
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "http://hook-user:hook-pass@{host}/?token=query-secret",
+        "http://{host}?token=query-secret#hook-pass",
+        "http://hook-user:hook-pass@{host}",
+    ],
+    ids=["userinfo-and-query", "query-no-path", "userinfo-no-path"],
+)
+def test_warnings_and_repr_show_no_credentials_and_no_query(receiver, caplog, shape):
+    """Issue 11, case 13: user:password@ and the query string stay out of logs and repr."""
+    url = shape.format(host=receiver.url.split("/")[2])
+    receiver.answers = [400]
+    hook = WebhookSender(url, SECRET, attempts=1, backoff=0.01)
+    with caplog.at_level(logging.WARNING, logger="cxone_provider.webhook"):
+        assert hook.send(EVENT) is False
+    shown = caplog.text + repr(hook)
+    for secret in ("hook-pass", "query-secret", "hook-user"):
+        assert secret not in shown
+    assert receiver.url.split("/")[2] in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://u:p@acme.example:8443/api?key=1#frag", "https://acme.example:8443/api"),
+        ("https://acme.example", "https://acme.example"),
+        ("http://@127.0.0.1:8765/", "http://127.0.0.1:8765/"),
+        ("https://a@b@acme.example/x", "https://acme.example/x"),
+    ],
+)
+def test_shown_urls_keep_scheme_host_port_and_path_only(url, shown):
+    """One rule for every URL the package shows or writes."""
+    assert shown_url(url) == shown

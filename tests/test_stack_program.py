@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import pickle
 import runpy
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from stack_mocks import mocked_engine, run_stack_program
+from stack_mocks import mocked_engine, run, run_stack_program
 
 from cxone_provider.catalog import ActionCatalog
 from cxone_provider.errors import DependencyCycleError, DependencyGraphError
 from cxone_provider.models import validate_spec
+from cxone_provider.resource import DataAction, DataActionArgs
 from cxone_provider.sandbox import ScriptUnit, run_action
 
 REPO = Path(__file__).resolve().parents[1]
 STACKS = REPO / "stacks"
+ECHO_SCRIPT = "function main(context) { return context.input; }"
 
 EXPECTED_DEPENDENCIES = {
     "normalize_phone": set(),
@@ -169,3 +172,25 @@ def test_the_local_stack_targets_the_emulator_with_its_demo_credentials():
     assert config["cxone:baseUrl"] == "http://127.0.0.1:8765"
     assert config["cxone:clientId"] == "demo"
     assert config["cxone:clientSecret"] == "demo-secret"
+
+
+@pytest.mark.timeout(300)
+def test_a_program_of_10000_data_actions_registers(monitor):
+    """Issue 11, case 12: the SDK's pickler patch no longer nests once per resource."""
+
+    def program() -> None:
+        for index in range(10_000):
+            args = DataActionArgs(name=f"action_{index}", script=ECHO_SCRIPT)
+            DataAction(f"action-{index}", args)
+
+    run(program)
+    assert len(monitor.action_names) == 10_000
+
+
+@pytest.mark.usefixtures("monitor")
+def test_registering_a_data_action_leaves_the_pickler_as_it_was():
+    """The methods `serialize_provider` patches are the original ones again afterwards."""
+    pickler = vars(pickle._Pickler)  # noqa: SLF001 -- the class the SDK patches
+    before = {name: pickler[name] for name in ("_batch_setitems", "save_dict")}
+    run(lambda: DataAction("one", DataActionArgs(name="one_action", script=ECHO_SCRIPT)))
+    assert {name: pickler[name] for name in before} == before

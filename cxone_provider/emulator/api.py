@@ -8,13 +8,11 @@ go to the sandbox, also off the event loop, so a runaway script holds up nobody 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import json
 from functools import partial
 from typing import Annotated, Any, Final
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs
 
 import anyio
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -27,7 +25,6 @@ from cxone_provider.emulator.dependencies import Backend
 from cxone_provider.emulator.exceptions import (
     CompilationFailedError,
     EmulatorApiError,
-    OAuthError,
     ValidationFailedError,
 )
 from cxone_provider.emulator.middleware import CLIENT_KEY, HOLD_KEY
@@ -59,12 +56,10 @@ ActionId = Annotated[str, Path(alias="id", description="The action's id")]
     openapi_extra=openapi.TOKEN_BODY,
 )
 async def issue_token(request: Request, backend: Backend) -> Response:
-    """RFC 6749 §4.4: client id and secret in HTTP Basic auth, grant_type in the form."""
-    client_id, secret = _basic_credentials(request.headers.get("authorization"))
+    """RFC 6749 §4.4: grant_type in the form; the client was authenticated (Basic) before."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
     token = backend.issuer.issue(
-        client_id,
-        secret,
+        request.scope[CLIENT_KEY],
         grant_type=form.get("grant_type", [None])[0],
         scope=form.get("scope", [None])[0],
     )
@@ -293,20 +288,3 @@ def _fingerprint(body: dict[str, Any]) -> str:
     """The same for two bodies with the same JSON content, whatever their key order."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _basic_credentials(authorization: str | None) -> tuple[str, str]:
-    """Client id and secret from HTTP Basic auth, each form-urldecoded (RFC 6749 §2.3.1)."""
-    scheme, _, encoded = (authorization or "").partition(" ")
-    if scheme.lower() != "basic":
-        msg = "send the client id and secret in HTTP Basic auth"
-        raise OAuthError(401, "invalid_client", msg)
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        msg = "the Basic credentials are not base64 of id:secret"
-        raise OAuthError(401, "invalid_client", msg) from None
-    client_id, separator, secret = decoded.partition(":")
-    if not separator:
-        raise OAuthError(401, "invalid_client", "the Basic credentials lack the ':' separator")
-    return unquote_plus(client_id), unquote_plus(secret)

@@ -21,12 +21,17 @@ _SANDBOX_RUNS = 8
 
 @dataclass(frozen=True, slots=True)
 class EmulatorBackend:
-    """The store, the token issuer, the rate limiter, the fault plan and the counters."""
+    """The store, the token issuer, the rate limiters, the fault plan and the counters.
+
+    `limiter` holds each client's bucket of API calls, `token_limiter` its bucket of token
+    requests (same rate and burst, counted apart).
+    """
 
     settings: EmulatorSettings
     store: ActionStore
     issuer: TokenIssuer
     limiter: RateLimiter
+    token_limiter: RateLimiter
     faults: FaultPlan
     stats: Stats
     connections: ConnectionRegistry
@@ -40,6 +45,7 @@ class EmulatorBackend:
             store=ActionStore(settings.db),
             issuer=TokenIssuer(settings.clients, ttl_s=settings.token_ttl_s),
             limiter=RateLimiter(settings.rate_limit, settings.bucket_size),
+            token_limiter=RateLimiter(settings.rate_limit, settings.bucket_size),
             faults=FaultPlan(
                 fault_rate=settings.fault_rate, drop_rate=settings.drop_rate, seed=settings.seed
             ),
@@ -61,6 +67,7 @@ class EmulatorBackend:
         self.store.reset()
         self.issuer.reset()
         self.limiter.reset()
+        self.token_limiter.reset()
         self.faults.reset()
         self.stats.reset()
         self.connections.reset()

@@ -6,7 +6,8 @@ GET /healthz, GET /_emulator/stats, POST /_emulator/reset, POST and DELETE
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -19,6 +20,13 @@ from cxone_provider.emulator.paths import API_TEMPLATES
 from cxone_provider.emulator.responses import json_response
 
 router = APIRouter(include_in_schema=False)
+
+_HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# The server sets these to frame the answer; a second, different one would break it.
+_FRAMING_HEADERS: Final = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer", "te"}
+)
+_HEADER_VALUE: Final = re.compile(r"(?:[\x21-\x7e\x80-\xff](?:[ \t]*[\x21-\x7e\x80-\xff])*)?")
 
 
 class FaultRequest(BaseModel):
@@ -39,6 +47,27 @@ class FaultRequest(BaseModel):
     @classmethod
     def _upper(cls, method: str) -> str:
         return method.upper()
+
+    @field_validator("headers")
+    @classmethod
+    def _sendable(cls, headers: dict[str, str]) -> dict[str, str]:
+        """Headers HTTP/1.1 can carry (RFC 9110 §5): no CR, LF or NUL can split the answer."""
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name):
+                msg = (
+                    f"header name {name!r} is not an HTTP token (letters, digits, !#$%&'*+-.^_`|~)"
+                )
+                raise ValueError(msg)
+            if name.lower() in _FRAMING_HEADERS:
+                msg = f"header {name!r} frames the answer itself and cannot be injected"
+                raise ValueError(msg)
+            if not _HEADER_VALUE.fullmatch(value):
+                msg = (
+                    f"the value of header {name!r} must be visible Latin-1 characters, spaces "
+                    "and tabs inside (no CR, LF or other control characters)"
+                )
+                raise ValueError(msg)
+        return headers
 
     @model_validator(mode="after")
     def _one_effect(self) -> FaultRequest:

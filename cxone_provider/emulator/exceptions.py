@@ -8,11 +8,11 @@ them as the contract's error body `{"error", "message", "details", "requestId"}`
     ├── 400 ValidationFailedError, CompilationFailedError, UnknownDependencyError,
     │       ImmutableFieldError
     ├── 401 UnauthorizedError
-    ├── 403 InsufficientScopeError
+    ├── 403 InsufficientScopeError, CrossOriginError
     ├── 404 NotFoundError, 405 MethodNotAllowedError
     ├── 409 NameConflictError, DependencyCycleError, ActionInUseError,
     │       IdempotencyKeyInUseError
-    ├── 412 VersionMismatchError
+    ├── 412 VersionMismatchError, 413 PayloadTooLargeError, 421 MisdirectedRequestError
     ├── 422 IdempotencyKeyReusedError
     ├── 429 RateLimitedError
     ├── 500 InternalError, 503 UnavailableError
@@ -86,6 +86,13 @@ class InsufficientScopeError(EmulatorApiError):
     code = "INSUFFICIENT_SCOPE"
 
 
+class CrossOriginError(EmulatorApiError):
+    """A browser request from another origin to the control API (not in the contract)."""
+
+    status = 403
+    code = "CROSS_ORIGIN_REQUEST"
+
+
 class NotFoundError(EmulatorApiError):
     """No action with that id, or no such path."""
 
@@ -136,6 +143,20 @@ class VersionMismatchError(EmulatorApiError):
 
     status = 412
     code = "VERSION_MISMATCH"
+
+
+class PayloadTooLargeError(EmulatorApiError):
+    """The body is larger than the route accepts (not in the contract's table; HTTP usage)."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class MisdirectedRequestError(EmulatorApiError):
+    """The Host header names another server: a DNS-rebinding page, or a misconfigured proxy."""
+
+    status = 421
+    code = "MISDIRECTED_REQUEST"
 
 
 class IdempotencyKeyReusedError(EmulatorApiError):

@@ -1,27 +1,39 @@
 """The cross-cutting layers of the emulator, each a small pure-ASGI middleware.
 
-From the outside in: dropped answers, counters, latency, injected faults, bearer
-authentication, rate limiting; then the routes. Each layer touches only the API paths
-(`/api/v2/...`): `/healthz`, `/_emulator/...` and the OpenAPI document pass straight
-through, so tests can always observe and steer the emulator.
+From the outside in: trusted hosts and origins, dropped answers, counters, latency, injected
+faults, client authentication (Basic on the token endpoint, Bearer on the API), rate
+limiting, body limits; then the routes. So the client is known and counted before a byte of
+the body is read. The host check and the body limit guard every path;
+the other layers touch only the API paths (`/api/v2/...`): `/healthz`, `/_emulator/...` and
+the OpenAPI document pass straight through, so tests can always observe and steer the
+emulator.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import ipaddress
+import socket
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
+from urllib.parse import unquote_plus, urlsplit
 
+from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxone_provider.emulator.backend import EmulatorBackend
 from cxone_provider.emulator.exceptions import (
+    CrossOriginError,
     EmulatorApiError,
     InjectedFaultError,
     InternalError,
+    MisdirectedRequestError,
     OAuthError,
+    PayloadTooLargeError,
     RateLimitedError,
     UnauthorizedError,
     UnavailableError,
@@ -35,6 +47,11 @@ CLIENT_KEY: Final = "cxone.client"
 DROP_KEY: Final = "cxone.drop"
 HOLD_KEY: Final = "cxone.hold_s"
 UNMATCHED: Final = "(unmatched)"
+MAX_TOKEN_BODY_BYTES: Final = 4 * 1024
+# The largest valid action body is under 1 MiB: a 64 KiB script whose every character is
+# JSON-escaped six times over, 1000 dependency names of 64 characters, the description.
+MAX_API_BODY_BYTES: Final = 1024 * 1024
+MAX_CONTROL_BODY_BYTES: Final = 64 * 1024
 
 
 class Kind(Enum):
@@ -85,6 +102,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _send_error(error: EmulatorApiError | OAuthError) -> Response:
+    if isinstance(error, OAuthError):
+        return oauth_error_response(error)
+    return error_response(error)
+
+
 class _Layer:
     """A middleware that needs the backend; `applies` says which requests it handles."""
 
@@ -95,6 +118,129 @@ class _Layer:
     @staticmethod
     def applies(scope: Scope) -> bool:
         return scope["type"] == "http" and route_of(scope).kind is not Kind.CONTROL
+
+
+class TrustedHosts(_Layer):
+    """Serve only requests addressed to this emulator; no cross-site browser control request.
+
+    A web page the user visits can make the browser talk to the emulator: through a DNS name
+    it rebinds to 127.0.0.1 (the Host header is then that name), or with a cross-origin POST
+    (Origin names the page's site). So the Host must be an IP address, a loopback name, this
+    machine's name or the name the emulator was started on (421 otherwise), and a control
+    request that a browser marks as coming from another origin is refused (403).
+    """
+
+    def __init__(self, app: ASGIApp, backend: EmulatorBackend) -> None:
+        super().__init__(app, backend)
+        self._names = {backend.settings.host.lower().rstrip("."), socket.gethostname().lower()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = _header(scope, b"host")
+        error: EmulatorApiError | None = None
+        if host is not None and not self._trusted(host):
+            msg = (
+                f"this emulator does not serve the host {host!r}; use its address (for example "
+                "http://127.0.0.1:PORT) or a loopback name"
+            )
+            error = MisdirectedRequestError(msg, [{"field": "Host", "message": msg}])
+        elif route_of(scope).kind is Kind.CONTROL and _cross_origin(scope, host):
+            msg = "the control API does not answer requests a browser sends from another origin"
+            error = CrossOriginError(msg, [{"field": "Origin", "message": msg}])
+        if error is not None:
+            await error_response(error)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _trusted(self, host: str) -> bool:
+        name = _host_name(host)
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return name == "localhost" or name.endswith(".localhost") or name in self._names
+        return True  # an address: a rebinding page can only send its own name
+
+
+def _host_name(host: str) -> str:
+    """The name or address of a Host header, without the port and the brackets of IPv6."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+def _cross_origin(scope: Scope, host: str | None) -> bool:
+    """Whether a browser says the request comes from a page of another origin."""
+    fetch_site = _header(scope, b"sec-fetch-site")
+    if fetch_site is not None and fetch_site.strip().lower() not in {"same-origin", "none"}:
+        return True
+    origin = _header(scope, b"origin")
+    if origin is None:
+        return False
+    return urlsplit(origin.strip()).netloc.lower() != (host or "").strip().lower()
+
+
+class LimitedBodies(_Layer):
+    """Refuse a body larger than its route takes (413) before reading more than that.
+
+    A declared Content-Length over the limit is refused at once; otherwise the body is read
+    here, chunk by chunk, and handed on whole only if it stays within the limit.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        kind = route_of(scope).kind
+        limit = _BODY_LIMITS[kind]
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            await _send_error(_too_large(kind, limit))(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await _send_error(_too_large(kind, limit))(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+_BODY_LIMITS: Final = {
+    Kind.TOKEN: MAX_TOKEN_BODY_BYTES,
+    Kind.API: MAX_API_BODY_BYTES,
+    Kind.CONTROL: MAX_CONTROL_BODY_BYTES,
+}
+
+
+def _too_large(kind: Kind, limit: int) -> EmulatorApiError | OAuthError:
+    msg = f"the body is larger than the {limit} bytes this endpoint takes"
+    if kind is Kind.TOKEN:
+        return OAuthError(413, "invalid_request", msg)
+    return PayloadTooLargeError(msg, [{"field": "body", "message": msg}])
 
 
 class DroppedAnswers(_Layer):
@@ -210,18 +356,27 @@ class InjectedFaults(_Layer):
         await self.app(scope, receive, send)
 
 
-class BearerAuthentication(_Layer):
-    """Let through only API calls with a valid, unexpired token of DataActions.ReadWrite."""
+class ClientAuthentication(_Layer):
+    """Know the OAuth client before the body is read: Basic for tokens, Bearer on the API.
+
+    The API takes only a valid, unexpired token with the DataActions.ReadWrite scope.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
-        if not self.applies(scope) or route_of(scope).kind is not Kind.API:
+        kind = route_of(scope).kind
+        if not self.applies(scope) or kind is Kind.CONTROL:
             await self.app(scope, receive, send)
             return
+        authorization = _header(scope, b"authorization")
         try:
-            scope[CLIENT_KEY] = self.backend.issuer.authenticate(_header(scope, b"authorization"))
-        except EmulatorApiError as error:
-            response = error_response(error)
+            if kind is Kind.TOKEN:
+                client_id, secret = basic_credentials(authorization)
+                scope[CLIENT_KEY] = self.backend.issuer.authenticate_client(client_id, secret)
+            else:
+                scope[CLIENT_KEY] = self.backend.issuer.authenticate(authorization)
+        except (EmulatorApiError, OAuthError) as error:
+            response = _send_error(error)
             if isinstance(error, UnauthorizedError):
                 response.headers["WWW-Authenticate"] = 'Bearer realm="cxone-emulator"'
             await response(scope, receive, send)
@@ -229,12 +384,33 @@ class BearerAuthentication(_Layer):
         await self.app(scope, receive, send)
 
 
+def basic_credentials(authorization: str | None) -> tuple[str, str]:
+    """Client id and secret from HTTP Basic auth, each form-urldecoded (RFC 6749 §2.3.1)."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        msg = "send the client id and secret in HTTP Basic auth"
+        raise OAuthError(401, "invalid_client", msg)
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        msg = "the Basic credentials are not base64 of id:secret"
+        raise OAuthError(401, "invalid_client", msg) from None
+    client_id, separator, secret = decoded.partition(":")
+    if not separator:
+        raise OAuthError(401, "invalid_client", "the Basic credentials lack the ':' separator")
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
 class RateLimiting(_Layer):
-    """Spend a token of the client's bucket; 429 when empty; X-RateLimit-* on every answer."""
+    """Spend a token of the client's bucket; 429 when empty; X-RateLimit-* on every answer.
+
+    Token requests spend from a bucket of their own, of the same size and rate.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
-        limiter = self.backend.limiter
+        token = route_of(scope).kind is Kind.TOKEN
+        limiter = self.backend.token_limiter if token else self.backend.limiter
         if not limiter.enabled or CLIENT_KEY not in scope or not self.applies(scope):
             await self.app(scope, receive, send)
             return
@@ -245,10 +421,13 @@ class RateLimiting(_Layer):
                 f"more than {limiter.rate:g} requests per second (burst {limiter.burst}) from "
                 f"this client; retry after {quota.retry_after_s} s"
             )
-            retry_after = {"Retry-After": str(quota.retry_after_s)}
-            await error_response(RateLimitedError(msg, headers={**headers, **retry_after}))(
-                scope, receive, send
-            )
+            retry_after = {**headers, "Retry-After": str(quota.retry_after_s)}
+            if token:
+                response = oauth_error_response(OAuthError(429, "slow_down", msg))
+                response.headers.update(retry_after)
+            else:
+                response = error_response(RateLimitedError(msg, headers=retry_after))
+            await response(scope, receive, send)
             return
         encoded = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
 
@@ -262,10 +441,12 @@ class RateLimiting(_Layer):
 
 # Outermost first; `install` adds them in this order.
 LAYERS: Final = (
+    TrustedHosts,
     DroppedAnswers,
     ObservedRequests,
     AddedLatency,
     InjectedFaults,
-    BearerAuthentication,
+    ClientAuthentication,
     RateLimiting,
+    LimitedBodies,
 )

@@ -1,13 +1,17 @@
 """OAuth 2.0 client credentials: the configured clients and the bearer tokens issued to them.
 
 Tokens live in memory, kept as SHA-256 digests only: after a restart every client gets a
-401 and fetches a new token, as the contract tells clients to do. Not emulated: refresh
-tokens, other grant types, token revocation.
+401 and fetches a new token, as the contract tells clients to do. They are kept in the order
+they were issued, which (one lifetime for all) is the order they expire in, so each issue
+forgets the expired ones at the front without looking at the others. How fast a client may
+ask for tokens is the rate limiter's business (a bucket per client, as for API calls). Not
+emulated: refresh tokens, other grant types, token revocation.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 import threading
 import time
@@ -22,7 +26,8 @@ from cxone_provider.emulator.exceptions import (
 )
 from cxone_provider.emulator.settings import DATA_ACTIONS_SCOPE, OAuthClient
 
-_SWEEP_THRESHOLD: Final = 1000
+# Expired grants forgotten per issue at most: more than one issue can add, so they shrink.
+_FORGET_AT_ONCE: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +62,17 @@ class TokenIssuer:
         self._lock = threading.Lock()
         self._grants: dict[str, _TokenGrant] = {}
 
-    def issue(
-        self, client_id: str, secret: str, *, grant_type: str | None, scope: str | None
-    ) -> IssuedToken:
-        """A new token for a client that proved its secret; RFC 6749 §5.2 errors otherwise."""
+    def authenticate_client(self, client_id: str, secret: str) -> str:
+        """The id of a configured client whose secret this is; 401 invalid_client otherwise."""
         client = self._clients.get(client_id)
         if client is None or not secrets.compare_digest(client.secret.encode(), secret.encode()):
             msg = "unknown client id or wrong secret"
             raise OAuthError(401, "invalid_client", msg)
+        return client.client_id
+
+    def issue(self, client_id: str, *, grant_type: str | None, scope: str | None) -> IssuedToken:
+        """A new token for an authenticated client; RFC 6749 §5.2 errors for a bad request."""
+        client = self._clients[client_id]
         if grant_type is None:
             raise OAuthError(400, "invalid_request", "grant_type is missing")
         if grant_type != "client_credentials":
@@ -77,8 +85,7 @@ class TokenIssuer:
         token = "cxe_" + secrets.token_urlsafe(32)
         with self._lock:
             now = self._clock()
-            if len(self._grants) >= _SWEEP_THRESHOLD:
-                self._grants = {d: g for d, g in self._grants.items() if g.expires_at > now}
+            self._forget_expired(now)
             self._grants[_digest(token)] = _TokenGrant(client_id, requested, now + self._ttl_s)
         return IssuedToken(token, self._ttl_s, " ".join(sorted(requested)))
 
@@ -98,6 +105,18 @@ class TokenIssuer:
             msg = f"the access token lacks the {DATA_ACTIONS_SCOPE} scope"
             raise InsufficientScopeError(msg)
         return grant.client_id
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop the expired grants at the front (the oldest); stop at the first valid one."""
+        for digest, grant in list(itertools.islice(self._grants.items(), _FORGET_AT_ONCE)):
+            if grant.expires_at > now:
+                return
+            del self._grants[digest]
+
+    def __len__(self) -> int:
+        """How many tokens are kept (valid, or expired and not yet forgotten)."""
+        with self._lock:
+            return len(self._grants)
 
     def expire_all(self) -> None:
         """Expire every token issued so far; the next call with one of them gets 401."""

@@ -17,8 +17,9 @@ JSON_TYPE = "application/json"
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
-    """A compact UTF-8 JSON answer."""
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    """A compact UTF-8 JSON answer; a lone surrogate in a string goes out as its escape."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    content = text.encode("utf-8", "backslashreplace")
     return Response(content, status_code=status, headers=dict(headers or {}), media_type=JSON_TYPE)
 
 

@@ -16,7 +16,7 @@ import uvicorn
 
 from cxone_provider.emulator.app import create_app
 from cxone_provider.emulator.backend import EmulatorBackend
-from cxone_provider.emulator.settings import DEMO_CLIENT, EmulatorSettings
+from cxone_provider.emulator.settings import DEMO_CLIENT, EmulatorSettings, is_loopback
 from cxone_provider.emulator.store import MEMORY
 from cxone_provider.emulator.transport import counting_protocol
 from cxone_provider.errors import ConfigurationError
@@ -25,7 +25,9 @@ from cxone_provider.errors import ConfigurationError
 _GRACEFUL_STOP_S = 6
 
 
-def serve(settings: EmulatorSettings, *, out: TextIO = sys.stdout) -> None:
+def serve(
+    settings: EmulatorSettings, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> None:
     """Serve until SIGINT or SIGTERM, then finish the answers in progress and return."""
     backend = EmulatorBackend.from_settings(settings)
     try:
@@ -41,6 +43,7 @@ def serve(settings: EmulatorSettings, *, out: TextIO = sys.stdout) -> None:
         server = uvicorn.Server(config)
         with _stopped_by_signals(server):
             _announce(settings, listener, out)
+            _warn_if_exposed(settings, err)
             server.run(sockets=[listener])
     finally:
         backend.close()
@@ -94,7 +97,7 @@ def _announce(settings: EmulatorSettings, listener: socket.socket, out: TextIO) 
         )
     else:
         ids = ", ".join(client.client_id for client in settings.clients)
-        lines.append(f"  OAuth client ids: {ids} (secrets as given with --client)")
+        lines.append(f"  OAuth client ids: {ids} (secrets as given, never shown)")
     rate = (
         f"{settings.rate_limit:g} requests/s per client, burst {settings.bucket_size}"
         if settings.rate_limit > 0
@@ -109,6 +112,28 @@ def _announce(settings: EmulatorSettings, listener: socket.socket, out: TextIO) 
     ]
     out.write("\n".join(lines) + "\n")
     out.flush()
+
+
+def _warn_if_exposed(settings: EmulatorSettings, err: TextIO) -> None:
+    """Say loudly when other machines can reach the emulator, worse with the public demo client."""
+    if is_loopback(settings.host):
+        return
+    lines = [
+        (
+            f"WARNING: the emulator listens on {settings.host}, beyond this machine: whoever "
+            "can reach it can use the API with a client's secret, and its control API "
+            "(/_emulator/*) has no authentication at all (anyone can reset it). Bind to "
+            "127.0.0.1 unless you mean it."
+        ),
+    ]
+    if DEMO_CLIENT in settings.clients:
+        lines.append(
+            "WARNING: the demo client's secret (demo-secret) is public: anyone who reaches this "
+            "address can change the actions. Give your own clients with CXONE_EMULATOR_CLIENTS "
+            "or --clients-file."
+        )
+    err.write("\n".join(lines) + "\n")
+    err.flush()
 
 
 @contextmanager

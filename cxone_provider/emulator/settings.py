@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Final
 
 from cxone_provider.emulator.store import MEMORY
 from cxone_provider.errors import ConfigurationError
+from cxone_provider.textfiles import read_utf8
 
 DATA_ACTIONS_SCOPE: Final = "DataActions.ReadWrite"
 DEFAULT_SCOPES: Final = frozenset({DATA_ACTIONS_SCOPE})
@@ -44,6 +46,37 @@ class OAuthClient:
 
 
 DEMO_CLIENT: Final = OAuthClient("demo", "demo-secret", DEFAULT_SCOPES)
+
+
+def clients_from_file(path: Path) -> tuple[OAuthClient, ...]:
+    """The clients of a file: one `ID:SECRET[:SCOPES]` per line; blank lines and # comments.
+
+    The file keeps secrets out of the command line, which every local user can read (`ps`).
+    """
+    clients = []
+    for number, line in enumerate(read_utf8(path).splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            clients.append(OAuthClient.parse(text))
+        except ConfigurationError as exc:
+            msg = f"{str(path)!r}, line {number}: {exc}"
+            raise ConfigurationError(msg) from None
+    if not clients:
+        msg = f"{str(path)!r} holds no client; write one ID:SECRET[:SCOPES] per line"
+        raise ConfigurationError(msg)
+    return tuple(clients)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an address to listen on is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -400,16 +400,14 @@ class ActionStore:
 
     @staticmethod
     def _resolve_dependencies(db: sqlite3.Connection, names: tuple[str, ...]) -> list[str]:
-        ids: dict[str, str] = {}
-        if names:
-            placeholders = ", ".join("?" * len(names))
-            ids = {
-                row["name"]: row["id"]
-                for row in db.execute(
-                    f"SELECT name, id FROM actions WHERE name IN ({placeholders})",  # noqa: S608 -- only ?s
-                    names,
-                )
-            }
+        # One parameter however many names: SQLite's limit on variables never shows.
+        ids = {
+            row["name"]: row["id"]
+            for row in db.execute(
+                "SELECT name, id FROM actions WHERE name IN (SELECT value FROM json_each(?))",
+                (json.dumps(names),),
+            )
+        }
         missing = [name for name in names if name not in ids]
         if missing:
             msg = (
@@ -471,25 +469,25 @@ def find_cycle(
     edges = {**graph, name: list(new_dependencies)}
     path = [name]
     on_path = {name}
-    visited: set[str] = set()
-
-    def walk(node: str) -> list[str] | None:
-        for target in edges.get(node, []):
+    finished: set[str] = set()
+    # One iterator over the targets of each node on the path: a depth-first walk without
+    # recursion, so a chain of any length is walked in constant stack depth.
+    targets = [iter(edges.get(name, []))]
+    while targets:
+        for target in targets[-1]:
             if target == name:
                 return [*path, name]
-            if target in visited or target in on_path:
-                continue
-            path.append(target)
-            on_path.add(target)
-            found = walk(target)
-            if found is not None:
-                return found
-            path.pop()
-            on_path.discard(target)
-            visited.add(target)
-        return None
-
-    return walk(name)
+            if target not in finished and target not in on_path:
+                path.append(target)
+                on_path.add(target)
+                targets.append(iter(edges.get(target, [])))
+                break
+        else:
+            targets.pop()
+            done = path.pop()
+            on_path.discard(done)
+            finished.add(done)
+    return None
 
 
 def _matches_version(if_match: str, version: int) -> bool:
