@@ -187,9 +187,16 @@ def run_page(blocks: list[Block], workdir: Path, *, private_network: bool) -> Pa
         for key, value in os.environ.items()
         if not key.startswith(("CXONE_", "PULUMI_", "PYTEST_")) and key != "WEBHOOK_URL"
     }
+    backend = workdir / "pulumi-backend"
+    backend.mkdir()
     environment |= {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(home),
+        # `pulumi login --local` means file://~, which Pulumi takes from the passwd entry,
+        # not from HOME: the environment's backend wins over it, so the user's is not touched.
+        "PULUMI_HOME": str(home / ".pulumi"),
+        "PULUMI_BACKEND_URL": backend.as_uri(),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
         "EMULATOR_LOG": str(emulator_log),
         "NO_COLOR": "1",
     }
