@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from cxone_provider.errors import (
+from cxone_provider.api.errors import (
     ActionValidationError,
     ApiError,
     AuthenticationError,
@@ -29,7 +29,7 @@ from cxone_provider.errors import (
     TransportError,
     UnauthorizedError,
 )
-from cxone_provider.models import Action, ActionSpec, TestResult, validate_spec
+from cxone_provider.api.models import Action, ActionSpec, TestResult, validate_spec
 
 if TYPE_CHECKING:
     from cxone_provider.catalog import ActionCatalog

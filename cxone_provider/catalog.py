@@ -27,8 +27,9 @@ from typing import Any, overload
 
 import pulumi
 
-from cxone_provider.client import CxoneClient
-from cxone_provider.errors import ConfigurationError
+from cxone_provider.api.client import CxoneClient
+from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.textfiles import read_utf8
 from cxone_provider.graph import (
     Declaration,
     ValidatedGraph,
@@ -36,7 +37,6 @@ from cxone_provider.graph import (
     validate_graph,
 )
 from cxone_provider.resource import DEFAULT_TEST_INPUT, DataAction, DataActionArgs
-from cxone_provider.textfiles import read_utf8
 
 __all__ = ["ActionCatalog", "collecting_catalogs"]
 

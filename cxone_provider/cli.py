@@ -32,7 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from cxone_provider.errors import (
+from cxone_provider.api.errors import (
     ConfigurationError,
     CxoneError,
     DeadlineExceededError,
@@ -40,12 +40,12 @@ from cxone_provider.errors import (
 )
 
 if TYPE_CHECKING:
-    from cxone_provider.client import CxoneClient
+    from cxone_provider.api.client import CxoneClient
+    from cxone_provider.api.models import Action
     from cxone_provider.demo import Deployed
     from cxone_provider.diff import ComparedField, Side, SideSpec
     from cxone_provider.export import Export
     from cxone_provider.localrun import Outcome
-    from cxone_provider.models import Action
     from cxone_provider.preflight import Finding, GraphPicture, Report
     from cxone_provider.program import Declarations, StackConfig
 
@@ -210,7 +210,7 @@ def _client(stack: StackConfig | None, command: str, base_url: str | None = None
     is what a person runs, for the fixes a configuration error gives. The timeout is
     cxone:operationTimeout (CXONE_OPERATION_TIMEOUT).
     """
-    from cxone_provider.client import CxoneClient  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.api.client import CxoneClient  # noqa: PLC0415 -- keeps `cxone emulator` fast
     from cxone_provider.settings import (  # noqa: PLC0415 -- idem
         SettingsContext,
         load_settings,
@@ -269,7 +269,7 @@ def _list_actions(tenant: _Tenant, progress: Progress) -> list[Action]:
     The whole listing ends within the tenant's timeout: a server that never stops paging, or
     never answers, cannot hang the command.
     """
-    from cxone_provider.client import deadline  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.api.client import deadline  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     client, timeout_s = tenant
     task = progress.add_task(f"Reading the actions of {client.base_url}", total=None)

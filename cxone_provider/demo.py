@@ -37,8 +37,8 @@ from pulumi.automation import (
     create_stack,
 )
 
+from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.emulator.settings import DEMO_CLIENT
-from cxone_provider.errors import ConfigurationError
 from cxone_provider.program import Project
 from cxone_provider.provider import TYPE_TOKEN
 

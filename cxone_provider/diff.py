@@ -28,8 +28,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from cxone_provider.errors import ConfigurationError, ProgramError
-from cxone_provider.models import Action
+from cxone_provider.api.errors import ConfigurationError, ProgramError
+from cxone_provider.api.models import Action
 from cxone_provider.program import Declarations
 from cxone_provider.provider import Content
 

@@ -23,9 +23,9 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from cxone_provider.errors import ConfigurationError, DependencyGraphError
+from cxone_provider.api.errors import ConfigurationError, DependencyGraphError
+from cxone_provider.api.models import Action
 from cxone_provider.graph import Declaration, validate_graph
-from cxone_provider.models import Action
 
 __all__ = [
     "ACTIONS_DIR",

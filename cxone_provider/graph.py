@@ -22,7 +22,7 @@ from typing import Final
 
 import networkx as nx
 
-from cxone_provider.errors import DependencyCycleError, DependencyGraphError, Problem
+from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError, Problem
 
 MAX_CYCLES_PER_COMPONENT: Final = 5
 """Cycles listed per strongly connected component; enumerating all of them can explode."""

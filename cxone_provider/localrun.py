@@ -17,12 +17,12 @@ from typing import Any, Final, Literal
 
 from pulumi.runtime.rpc import contains_unknowns
 
-from cxone_provider.errors import ConfigurationError
-from cxone_provider.models import TestResult
+from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.models import TestResult
+from cxone_provider.api.textfiles import read_utf8
+from cxone_provider.emulator.sandbox import ScriptUnit, run_action
 from cxone_provider.program import Declarations, DeclaredAction
 from cxone_provider.provider import DEFAULT_TEST_INPUT, TestPlan, Verdict, judge
-from cxone_provider.sandbox import ScriptUnit, run_action
-from cxone_provider.textfiles import read_utf8
 
 __all__ = ["LocalRun", "Outcome", "for_action", "for_script", "parse_input", "run"]
 

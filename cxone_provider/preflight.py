@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from cxone_provider.errors import DependencyCycleError, DependencyGraphError, Problem
+from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError, Problem
 from cxone_provider.graph import ValidatedGraph, validate_graph
 from cxone_provider.program import Declarations, DeclaredAction, ProgramFailure, StackConfig
 from cxone_provider.provider import input_problems

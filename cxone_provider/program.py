@@ -37,8 +37,7 @@ import yaml
 from pulumi.output import UNKNOWN, Unknown
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-from cxone_provider.catalog import collecting_catalogs
-from cxone_provider.errors import (
+from cxone_provider.api.errors import (
     ActionValidationError,
     ConfigurationError,
     CxoneError,
@@ -46,11 +45,12 @@ from cxone_provider.errors import (
     Problem,
     ProgramError,
 )
+from cxone_provider.api.textfiles import read_utf8
+from cxone_provider.catalog import collecting_catalogs
 from cxone_provider.graph import Declaration
 from cxone_provider.provider import INPUTS, ORIGIN, TYPE_TOKEN
 from cxone_provider.resource import DataActionArgs, registration
 from cxone_provider.settings import PROJECT_FILES
-from cxone_provider.textfiles import read_utf8
 
 __all__ = [
     "DEFAULT_STACK",

@@ -41,9 +41,8 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import contains_unknowns
 
-from cxone_provider.audit import AuditLog
-from cxone_provider.client import Created, CxoneClient, deadline
-from cxone_provider.errors import (
+from cxone_provider.api.client import Created, CxoneClient, deadline
+from cxone_provider.api.errors import (
     ActionValidationError,
     ApiError,
     ConfigurationError,
@@ -56,7 +55,7 @@ from cxone_provider.errors import (
     TestFailedError,
     TransportError,
 )
-from cxone_provider.models import (
+from cxone_provider.api.models import (
     Action,
     ActionSpec,
     Script,
@@ -65,6 +64,7 @@ from cxone_provider.models import (
     TriggerType,
     validate_spec,
 )
+from cxone_provider.audit import AuditLog
 from cxone_provider.settings import (
     TEST_FAILURE_POLICIES,
     Connection,

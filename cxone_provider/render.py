@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
-from cxone_provider.errors import ConfigurationError
+from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.preflight import Edge, GraphPicture, Node
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from typing import Any, Final, Self
 import pulumi
 import pulumi.dynamic
 
-from cxone_provider.errors import ActionValidationError, ConfigurationError, Problem
+from cxone_provider.api.errors import ActionValidationError, ConfigurationError, Problem
 from cxone_provider.provider import (
     ADOPT,
     DEFAULT_TEST_INPUT,

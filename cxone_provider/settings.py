@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
-from cxone_provider.errors import ConfigurationError
-from cxone_provider.urls import redacted, shown_url
+from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.urls import redacted, shown_url
 
 NAMESPACE: Final = "cxone"
 PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml")

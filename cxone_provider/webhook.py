@@ -29,8 +29,8 @@ from typing import Final, Literal
 import httpx
 import stamina
 
+from cxone_provider.api.urls import redacted
 from cxone_provider.settings import WEBHOOK_SECRET_PREFIX
-from cxone_provider.urls import redacted
 
 EventType = Literal["ACTION_CREATED", "ACTION_UPDATED", "ACTION_DELETED", "ACTION_TEST_FAILED"]
 TIMEOUT_S: Final = 5.0

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from cxone_provider.api.client import CxoneClient
+from cxone_provider.api.models import validate_spec
 from cxone_provider.cli import app
-from cxone_provider.client import CxoneClient
-from cxone_provider.models import validate_spec
 
 REPO = Path(__file__).resolve().parents[1]
 STACKS = REPO / "stacks"

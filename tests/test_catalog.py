@@ -9,10 +9,10 @@ import pulumi
 import pytest
 from stack_mocks import mocked_engine, run
 
+from cxone_provider.api.client import CxoneClient
+from cxone_provider.api.errors import ConfigurationError, DependencyCycleError, DependencyGraphError
+from cxone_provider.api.models import ActionSpec, Script
 from cxone_provider.catalog import ActionCatalog
-from cxone_provider.client import CxoneClient
-from cxone_provider.errors import ConfigurationError, DependencyCycleError, DependencyGraphError
-from cxone_provider.models import ActionSpec, Script
 from cxone_provider.resource import DataActionArgs
 
 ECHO = "function main(context) { return context.input; }"

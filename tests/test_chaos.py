@@ -15,7 +15,7 @@ import pytest
 from deployment import Deployment, action_tree
 from engine import ProviderServer, WebhookReceiver
 
-from cxone_provider.client import CxoneClient
+from cxone_provider.api.client import CxoneClient
 
 CHAOS = ("--fault-rate", "0.2", "--drop-rate", "0.1", "--rate-limit", "50", "--seed", "20261124")
 

@@ -21,8 +21,8 @@ from engine import ForwardingMocks, ProviderServer
 from pulumi.runtime.settings import set_root_resource
 from stack_mocks import run_stack_program
 
-from cxone_provider.client import CxoneClient
-from cxone_provider.models import validate_spec
+from cxone_provider.api.client import CxoneClient
+from cxone_provider.api.models import validate_spec
 
 TOKEN_PATH = "/api/v2/oauth/token"
 PROD_CLIENT = ("prodci", "prod-secret")

@@ -10,8 +10,8 @@ from engine import ForwardingMocks, ProviderServer
 from paging_server import PagingServer
 from stack_mocks import mocked_engine, run_stack_program
 
-from cxone_provider.client import CxoneClient
-from cxone_provider.models import validate_spec
+from cxone_provider.api.client import CxoneClient
+from cxone_provider.api.models import validate_spec
 from cxone_provider.preflight import preflight
 from cxone_provider.program import evaluate
 

@@ -27,7 +27,7 @@ from cli_projects import (
     write_program,
 )
 
-from cxone_provider.errors import ProgramError
+from cxone_provider.api.errors import ProgramError
 from cxone_provider.program import EVALUATION_TIMEOUT_S, evaluate
 
 

@@ -26,10 +26,10 @@ from cxone_provider import (
     UnauthorizedError,
     validate_spec,
 )
-from cxone_provider.auth import ClientCredentialsAuth
-from cxone_provider.client import ACTIONS_PATH, CxoneClient, deadline
-from cxone_provider.errors import ApiError, CxoneError
-from cxone_provider.models import Script
+from cxone_provider.api.auth import ClientCredentialsAuth
+from cxone_provider.api.client import ACTIONS_PATH, CxoneClient, deadline
+from cxone_provider.api.errors import ApiError, CxoneError
+from cxone_provider.api.models import Script
 
 ACTION_PATH = ACTIONS_PATH + "/{id}"
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from cxone_provider import diff
+from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.diff import ComparedField, Entry, Side, SideSpec, Status
-from cxone_provider.errors import ConfigurationError
 from cxone_provider.provider import Content
 
 NAMES = st.sampled_from(["alpha", "beta", "gamma", "delta", "epsilon"])

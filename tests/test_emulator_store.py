@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxone_provider.api.models import ActionSpec, Script, Trigger
 from cxone_provider.emulator.exceptions import (
     ActionInUseError,
     DependencyCycleError,
@@ -26,14 +27,13 @@ from cxone_provider.emulator.exceptions import (
     ValidationFailedError,
     VersionMismatchError,
 )
+from cxone_provider.emulator.sandbox import ScriptUnit
 from cxone_provider.emulator.store import (
     IDEMPOTENCY_TTL_MS,
     ActionStore,
     StoredAnswer,
     find_cycle,
 )
-from cxone_provider.models import ActionSpec, Script, Trigger
-from cxone_provider.sandbox import ScriptUnit
 
 
 class Clock:

@@ -13,7 +13,7 @@ import pytest
 from cli_projects import ACTIONS, cxone, deploy_example, emulator_env
 from pulumi_cli import TYPE_TOKEN, PulumiProject, pulumi_cli
 
-from cxone_provider.client import CxoneClient
+from cxone_provider.api.client import CxoneClient
 
 pytestmark = pytest.mark.engine
 

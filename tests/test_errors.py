@@ -7,7 +7,7 @@ import email.utils
 import httpx
 import pytest
 
-from cxone_provider.errors import (
+from cxone_provider.api.errors import (
     ApiError,
     AuthenticationError,
     ConflictError,
@@ -17,7 +17,7 @@ from cxone_provider.errors import (
     ServerError,
     api_error_class,
 )
-from cxone_provider.responses import MAX_RETRY_AFTER_S, api_error_from, retry_after_seconds
+from cxone_provider.api.responses import MAX_RETRY_AFTER_S, api_error_from, retry_after_seconds
 
 
 def answer(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:

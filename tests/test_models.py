@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cxone_provider import ActionSpec, ActionValidationError, validate_spec
-from cxone_provider.models import MAX_DEPENDENCIES, MAX_SCRIPT_BYTES, Action
+from cxone_provider.api.models import MAX_DEPENDENCIES, MAX_SCRIPT_BYTES, Action
 
 VALID_SCRIPT = "function main(context) { return context.input; }"
 

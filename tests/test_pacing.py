@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cxone_provider.pacing import RatePacer
+from cxone_provider.api.pacing import RatePacer
 
 
 class FakeClock:

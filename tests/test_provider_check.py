@@ -17,8 +17,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
-from cxone_provider.errors import ActionValidationError
-from cxone_provider.models import MAX_SCRIPT_BYTES
+from cxone_provider.api.errors import ActionValidationError
+from cxone_provider.api.models import MAX_SCRIPT_BYTES
 from cxone_provider.provider import DataActionProvider
 from cxone_provider.resource import JSON_NULL, DataActionArgs
 

@@ -24,9 +24,9 @@ from engine import (
 )
 from pulumi.runtime.proto import provider_pb2
 
+from cxone_provider.api.client import CxoneClient
+from cxone_provider.api.models import validate_spec
 from cxone_provider.audit import AuditLog
-from cxone_provider.client import CxoneClient
-from cxone_provider.models import validate_spec
 from cxone_provider.provider import PROVIDER_KEY, TYPE_TOKEN
 from cxone_provider.resource import JSON_NULL, DataActionArgs
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from engine import WebhookReceiver, verify_standard_webhook
 
-from cxone_provider.urls import shown_url
+from cxone_provider.api.urls import shown_url
 from cxone_provider.webhook import WebhookEvent, WebhookSender
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()

@@ -7,7 +7,12 @@ import sys
 
 import pytest
 
-from cxone_provider.sandbox import MAX_OUTPUT_BYTES, MAX_OUTPUT_DEPTH, ScriptUnit, run_action
+from cxone_provider.emulator.sandbox import (
+    MAX_OUTPUT_BYTES,
+    MAX_OUTPUT_DEPTH,
+    ScriptUnit,
+    run_action,
+)
 
 
 def test_main_gets_the_input_and_its_result_is_the_output():
@@ -312,7 +317,7 @@ def test_a_process_with_more_than_1024_open_files_still_runs_scripts():
         "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
         "resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))\n"
         "held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]\n"
-        "from cxone_provider.sandbox import run_action\n"
+        "from cxone_provider.emulator.sandbox import run_action\n"
         "print(run_action('function main(c) { return c.input + 1; }', 41).output)\n"
     )
     ran = subprocess.run(

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from stack_mocks import mocked_engine, run, run_stack_program
 
+from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError
+from cxone_provider.api.models import validate_spec
 from cxone_provider.catalog import ActionCatalog
-from cxone_provider.errors import DependencyCycleError, DependencyGraphError
-from cxone_provider.models import validate_spec
+from cxone_provider.emulator.sandbox import ScriptUnit, run_action
 from cxone_provider.resource import DataAction, DataActionArgs
-from cxone_provider.sandbox import ScriptUnit, run_action
 
 REPO = Path(__file__).resolve().parents[1]
 STACKS = REPO / "stacks"

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from cxone_provider.api.models import Action, ActionPage, ActionSpec, TestResult, problems_of
 from cxone_provider.emulator import openapi
 from cxone_provider.emulator.backend import EmulatorBackend
 from cxone_provider.emulator.dependencies import Backend
@@ -35,9 +36,8 @@ from cxone_provider.emulator.responses import (
     json_response,
     send,
 )
+from cxone_provider.emulator.sandbox import run_action
 from cxone_provider.emulator.store import StoredAnswer, check_immutable_fields
-from cxone_provider.models import Action, ActionPage, ActionSpec, TestResult, problems_of
-from cxone_provider.sandbox import run_action
 
 MAX_IDEMPOTENCY_KEY: Final = 255
 

@@ -1,7 +1,7 @@
 """The emulator's error answers: each class fixes the contract's status and code.
 
 These are what the emulated *server* answers, not what a client raises (those live in
-`cxone_provider.errors`). The store raises them for broken rules, the HTTP layer renders
+`cxone_provider.api.errors`). The store raises them for broken rules, the HTTP layer renders
 them as the contract's error body `{"error", "message", "details", "requestId"}`.
 
     EmulatorApiError

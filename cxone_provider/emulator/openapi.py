@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
 
-from cxone_provider.models import (
+from cxone_provider.api.models import (
     MAX_SCRIPT_BYTES,
     NAME_PATTERN,
     ActionSpec,

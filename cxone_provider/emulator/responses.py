@@ -9,9 +9,9 @@ from typing import Any
 
 from starlette.responses import Response
 
+from cxone_provider.api.models import Action
 from cxone_provider.emulator.exceptions import EmulatorApiError, OAuthError
 from cxone_provider.emulator.store import StoredAnswer
-from cxone_provider.models import Action
 
 JSON_TYPE = "application/json"
 

@@ -14,12 +14,12 @@ from typing import TextIO
 
 import uvicorn
 
+from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.emulator.app import create_app
 from cxone_provider.emulator.backend import EmulatorBackend
 from cxone_provider.emulator.settings import DEMO_CLIENT, EmulatorSettings, is_loopback
 from cxone_provider.emulator.store import MEMORY
 from cxone_provider.emulator.transport import counting_protocol
-from cxone_provider.errors import ConfigurationError
 
 # Seconds a stop waits for answers in progress (a test run lasts at most 5 s).
 _GRACEFUL_STOP_S = 6

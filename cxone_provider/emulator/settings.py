@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.textfiles import read_utf8
 from cxone_provider.emulator.store import MEMORY
-from cxone_provider.errors import ConfigurationError
-from cxone_provider.textfiles import read_utf8
 
 DATA_ACTIONS_SCOPE: Final = "DataActions.ReadWrite"
 DEFAULT_SCOPES: Final = frozenset({DATA_ACTIONS_SCOPE})

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.models import Action, ActionSpec, StoredScript, Trigger
 from cxone_provider.emulator.exceptions import (
     ActionInUseError,
     DependencyCycleError,
@@ -38,9 +40,7 @@ from cxone_provider.emulator.exceptions import (
     ValidationFailedError,
     VersionMismatchError,
 )
-from cxone_provider.errors import ConfigurationError
-from cxone_provider.models import Action, ActionSpec, StoredScript, Trigger
-from cxone_provider.sandbox import ScriptUnit
+from cxone_provider.emulator.sandbox import ScriptUnit
 
 IDEMPOTENCY_TTL_MS: Final = 24 * 60 * 60 * 1000
 MEMORY: Final = ":memory:"

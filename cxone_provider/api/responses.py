@@ -10,8 +10,8 @@ from typing import Final
 import httpx
 from pydantic import ValidationError
 
-from cxone_provider.errors import ApiError, api_error_class
-from cxone_provider.models import ApiErrorBody
+from cxone_provider.api.errors import ApiError, api_error_class
+from cxone_provider.api.models import ApiErrorBody
 
 # A server asking for a longer pause than this is treated as asking for this long.
 MAX_RETRY_AFTER_S: Final = 120.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cxone_provider.errors import ConfigurationError
+from cxone_provider.api.errors import ConfigurationError
 
 
 def read_utf8(path: Path, *, newline: str | None = None) -> str:

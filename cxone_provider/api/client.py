@@ -23,8 +23,8 @@ import httpx
 import stamina
 from pydantic import ValidationError
 
-from cxone_provider.auth import ClientCredentialsAuth
-from cxone_provider.errors import (
+from cxone_provider.api.auth import ClientCredentialsAuth
+from cxone_provider.api.errors import (
     ApiError,
     ConflictError,
     CxoneError,
@@ -34,10 +34,10 @@ from cxone_provider.errors import (
     ServerError,
     TransportError,
 )
-from cxone_provider.models import Action, ActionPage, ActionSpec, TestResult
-from cxone_provider.pacing import RatePacer
-from cxone_provider.responses import api_error_from
-from cxone_provider.urls import shown_url
+from cxone_provider.api.models import Action, ActionPage, ActionSpec, TestResult
+from cxone_provider.api.pacing import RatePacer
+from cxone_provider.api.responses import api_error_from
+from cxone_provider.api.urls import shown_url
 
 ACTIONS_PATH: Final = "/api/v2/dataactions/actions"
 DEFAULT_TIMEOUT_S: Final = 30.0

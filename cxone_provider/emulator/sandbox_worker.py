@@ -1,6 +1,6 @@
 """The sandbox's worker process: runs test runs in fresh V8 isolates under an OS memory limit.
 
-`sandbox.run_action` starts this module as `python -m cxone_provider.sandbox_worker IN OUT`
+`sandbox.run_action` starts this module as `python -m cxone_provider.emulator.sandbox_worker IN OUT`
 and talks to it over two pipes (file descriptors IN and OUT), one JSON line per job and per
 answer. The process is where a hostile script's memory ends: before each run it lowers its
 own RLIMIT_DATA to what it uses at rest plus the run's budget, which bounds the V8 heap and
@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, MiniRacer
 
-from cxone_provider.javascript import settle_cancelled_run
+from cxone_provider.api.javascript import settle_cancelled_run
 
 MAX_OUTPUT_BYTES: Final = 1024 * 1024
 MAX_OUTPUT_DEPTH: Final = 128
@@ -302,7 +302,7 @@ def serve(jobs_fd: int, answers_fd: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m cxone_provider.sandbox_worker JOBS_FD ANSWERS_FD`."""
+    """`python -m cxone_provider.emulator.sandbox_worker JOBS_FD ANSWERS_FD`."""
     jobs_fd, answers_fd = (int(arg) for arg in (argv or sys.argv[1:]))
     with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
         serve(jobs_fd, answers_fd)

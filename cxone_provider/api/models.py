@@ -23,8 +23,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from cxone_provider.errors import ActionValidationError, Problem
-from cxone_provider.javascript import check_script
+from cxone_provider.api.errors import ActionValidationError, Problem
+from cxone_provider.api.javascript import check_script
 
 NAME_PATTERN: Final = r"^[a-zA-Z0-9_\-]{3,64}$"
 NAME_RULE: Final = "3 to 64 characters, each a letter, digit, underscore or hyphen"

@@ -14,9 +14,9 @@ from urllib.parse import quote_plus
 import httpx
 from pydantic import ValidationError
 
-from cxone_provider.errors import AuthenticationError
-from cxone_provider.models import TokenResponse
-from cxone_provider.responses import api_error_from
+from cxone_provider.api.errors import AuthenticationError
+from cxone_provider.api.models import TokenResponse
+from cxone_provider.api.responses import api_error_from
 
 TOKEN_PATH: Final = "/api/v2/oauth/token"
 SCOPE: Final = "DataActions.ReadWrite"

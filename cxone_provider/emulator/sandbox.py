@@ -29,10 +29,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Final, NamedTuple
 
-from cxone_provider.errors import CxoneError
-from cxone_provider.javascript import check_script
-from cxone_provider.models import TestStatus
-from cxone_provider.sandbox_worker import (
+from cxone_provider.api.errors import CxoneError
+from cxone_provider.api.javascript import check_script
+from cxone_provider.api.models import TestStatus
+from cxone_provider.emulator.sandbox_worker import (
     MAX_OUTPUT_BYTES,
     MAX_OUTPUT_DEPTH,
     READY,
@@ -54,6 +54,7 @@ TIMEOUT_S: Final = 5.0
 MAX_MEMORY_BYTES: Final = 64 * 1024 * 1024
 IDLE_WORKERS: Final = 2
 """Workers kept for the next runs; more run at once when asked, and end afterwards."""
+_WORKER_MODULE: Final = "cxone_provider.emulator.sandbox_worker"
 _WORKER_START_S: Final = 30.0
 # Beyond a run's time limit, how long a worker may take to answer before it is ended.
 _ANSWER_GRACE_S: Final = 5.0
@@ -185,7 +186,7 @@ class _Worker:
                 [
                     sys.executable,
                     "-m",
-                    "cxone_provider.sandbox_worker",
+                    _WORKER_MODULE,
                     str(jobs_read),
                     str(answers_write),
                 ],
@@ -202,8 +203,8 @@ class _Worker:
         if self._read_line(_WORKER_START_S) != READY:
             self.close()
             msg = (
-                f"the sandbox's worker process (python -m cxone_provider.sandbox_worker) did "
-                f"not start within {_WORKER_START_S:g} s (exit code {self.process.returncode}); "
+                f"the sandbox's worker process (python -m {_WORKER_MODULE}) did not start within "
+                f"{_WORKER_START_S:g} s (exit code {self.process.returncode}); "
                 "check that mini-racer is installed for this Python"
             )
             raise CxoneError(msg)
