@@ -1,7 +1,9 @@
 """cxone-provider: NICE CXone Data Actions as infrastructure as code (Pulumi), with an emulator.
 
 Importing the package has no side effects and does not import Pulumi; the Pulumi names
-(`DataAction`, `DataActionArgs`, `DataActionProvider`, `ActionCatalog`) load on first use.
+(`DataAction`, `DataActionArgs`, `JSON_NULL`, `DataActionProvider`, `ActionCatalog`) load on
+first use. The code is in four layers: `api` (the API as a library), `deploy` (the Pulumi
+side), `emulator` (a local API) and `cli` (the `cxone` command); docs/development.md draws them.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from cxone_provider.api.errors import (
 from cxone_provider.api.models import Action, ActionSpec, TestResult, validate_spec
 
 if TYPE_CHECKING:
-    from cxone_provider.catalog import ActionCatalog
-    from cxone_provider.provider import DataActionProvider
-    from cxone_provider.resource import DataAction, DataActionArgs
+    from cxone_provider.deploy.catalog import ActionCatalog
+    from cxone_provider.deploy.provider import DataActionProvider
+    from cxone_provider.deploy.resource import JSON_NULL, DataAction, DataActionArgs
 
 __all__ = [
+    "JSON_NULL",
     "Action",
     "ActionCatalog",
     "ActionSpec",
@@ -66,10 +69,11 @@ __all__ = [
 ]
 
 _LAZY = {
-    "ActionCatalog": "cxone_provider.catalog",
-    "DataAction": "cxone_provider.resource",
-    "DataActionArgs": "cxone_provider.resource",
-    "DataActionProvider": "cxone_provider.provider",
+    "ActionCatalog": "cxone_provider.deploy.catalog",
+    "DataAction": "cxone_provider.deploy.resource",
+    "DataActionArgs": "cxone_provider.deploy.resource",
+    "DataActionProvider": "cxone_provider.deploy.provider",
+    "JSON_NULL": "cxone_provider.deploy.resource",
 }
 
 

@@ -211,7 +211,7 @@ def _client(stack: StackConfig | None, command: str, base_url: str | None = None
     cxone:operationTimeout (CXONE_OPERATION_TIMEOUT).
     """
     from cxone_provider.api.client import CxoneClient  # noqa: PLC0415 -- keeps `cxone emulator` fast
-    from cxone_provider.settings import (  # noqa: PLC0415 -- idem
+    from cxone_provider.deploy.settings import (  # noqa: PLC0415 -- idem
         SettingsContext,
         load_settings,
     )

@@ -25,7 +25,7 @@ import yaml
 
 from cxone_provider.api.errors import ConfigurationError, DependencyGraphError
 from cxone_provider.api.models import Action
-from cxone_provider.graph import Declaration, validate_graph
+from cxone_provider.deploy.graph import Declaration, validate_graph
 
 __all__ = [
     "ACTIONS_DIR",
@@ -267,7 +267,7 @@ def _program(
         "",
         "import pulumi",
         "",
-        "from cxone_provider.catalog import ActionCatalog",
+        "from cxone_provider import ActionCatalog",
         "",
         "HERE = Path(__file__).resolve().parent",
         f"ACTIONS = Path({_text(ACTIONS_DIR)})",

@@ -46,11 +46,11 @@ from cxone_provider.api.errors import (
     ProgramError,
 )
 from cxone_provider.api.textfiles import read_utf8
-from cxone_provider.catalog import collecting_catalogs
-from cxone_provider.graph import Declaration
-from cxone_provider.provider import INPUTS, ORIGIN, TYPE_TOKEN
-from cxone_provider.resource import DataActionArgs, registration
-from cxone_provider.settings import PROJECT_FILES
+from cxone_provider.deploy.catalog import collecting_catalogs
+from cxone_provider.deploy.graph import Declaration
+from cxone_provider.deploy.provider import INPUTS, ORIGIN, TYPE_TOKEN
+from cxone_provider.deploy.resource import DataActionArgs, registration
+from cxone_provider.deploy.settings import PROJECT_FILES
 
 __all__ = [
     "DEFAULT_STACK",

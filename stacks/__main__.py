@@ -19,7 +19,7 @@ from typing import Any
 
 import pulumi
 
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider import ActionCatalog
 
 ACTIONS = Path("actions")
 

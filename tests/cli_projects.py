@@ -163,7 +163,7 @@ def deploy(emulator, *declarations: tuple[str, list[str]]) -> None:
 
 # A program with one action that needs `crm_lookup`, an action it does not manage.
 ROUTER = f"""
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider import ActionCatalog
 
 catalog = ActionCatalog()
 catalog.include_tenant_actions(["crm_lookup"])
@@ -172,7 +172,7 @@ catalog.register()
 """
 # The same, declared as a DataAction without a catalog (nothing marks crm_lookup as unmanaged).
 DIRECT_ROUTER = f"""
-from cxone_provider.resource import DataAction, DataActionArgs
+from cxone_provider import DataAction, DataActionArgs
 
 DataAction("router", DataActionArgs(name="lead_router", script={ECHO!r},
                                     dependencies=["crm_lookup"]))
@@ -184,9 +184,9 @@ def deploy_example(api: CxoneClient) -> dict[str, str]:
 
     Returns name -> id. What a team that built its actions in the console has.
     """
+    from cxone_provider.deploy.provider import check_inputs  # noqa: PLC0415
     from cxone_provider.preflight import preflight  # noqa: PLC0415 -- heavy, tests that need it
     from cxone_provider.program import evaluate  # noqa: PLC0415
-    from cxone_provider.provider import check_inputs  # noqa: PLC0415
 
     declarations = evaluate(REPO)
     ids = {}

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine import ProviderServer, Recorded, engine_updates, inputs
 
-from cxone_provider.resource import DataActionArgs
+from cxone_provider.deploy.resource import DataActionArgs
 
 SCRIPT = """\
 function main(context) {

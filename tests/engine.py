@@ -35,8 +35,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from cxone_provider.provider import PROVIDER_KEY, TYPE_TOKEN, DataActionProvider
-from cxone_provider.resource import DataActionArgs, registration
+from cxone_provider.deploy.provider import PROVIDER_KEY, TYPE_TOKEN, DataActionProvider
+from cxone_provider.deploy.resource import DataActionArgs, registration
 
 PROJECT = "cxone-tests"
 STACK = "test"

@@ -12,8 +12,8 @@ from stack_mocks import mocked_engine, run
 from cxone_provider.api.client import CxoneClient
 from cxone_provider.api.errors import ConfigurationError, DependencyCycleError, DependencyGraphError
 from cxone_provider.api.models import ActionSpec, Script
-from cxone_provider.catalog import ActionCatalog
-from cxone_provider.resource import DataActionArgs
+from cxone_provider.deploy.catalog import ActionCatalog
+from cxone_provider.deploy.resource import DataActionArgs
 
 ECHO = "function main(context) { return context.input; }"
 

@@ -546,7 +546,7 @@ def test_two_tenants_given_by_url(tenants):
 # --- a program, an export --------------------------------------------------------------------
 
 DRIFT_PROGRAM = f"""
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider import ActionCatalog
 
 catalog = ActionCatalog()
 catalog.include_tenant_actions(["crm_lookup"])
@@ -638,7 +638,7 @@ def test_values_known_only_after_a_deployment_are_not_compared(tmp_path, emulato
     """A description made of another action's id is unknown to the program: not a difference."""
     program = write_program(
         tmp_path / "outputs",
-        "from cxone_provider.resource import DataAction, DataActionArgs\n"
+        "from cxone_provider import DataAction, DataActionArgs\n"
         f"base = DataAction('base', DataActionArgs(name='normalize', script={NORMALIZE!r}))\n"
         f"DataAction('top', DataActionArgs(name='enrich', script={ENRICH!r},\n"
         "    dependencies=['normalize'],\n"
@@ -667,7 +667,7 @@ def test_a_program_that_raises_is_an_error_not_a_drift(tmp_path, emulator):
     """Half a program's declarations would show its tenant's actions as extra: exit 2 instead."""
     program = write_program(
         tmp_path / "broken",
-        "from cxone_provider.catalog import ActionCatalog\n"
+        "from cxone_provider import ActionCatalog\n"
         "catalog = ActionCatalog()\n"
         f"catalog.add('normalize', script={NORMALIZE!r})\n"
         "raise RuntimeError('the settings service is down')\n",
@@ -685,7 +685,7 @@ def test_a_duplicate_name_is_compared_once_with_a_note(tmp_path, emulator):
     """The catalog's own check fails on a duplicate: the first declaration is compared."""
     program = write_program(
         tmp_path / "twice",
-        "from cxone_provider.catalog import ActionCatalog\n"
+        "from cxone_provider import ActionCatalog\n"
         "catalog = ActionCatalog()\n"
         f"catalog.add('normalize', script={NORMALIZE!r}, description='Trims the value')\n"
         "catalog.add('normalize', script='function main(c) { return 2; }')\n"

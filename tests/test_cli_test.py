@@ -122,7 +122,7 @@ def test_a_dependency_the_program_does_not_declare_cannot_be_called(tmp_path):
     """An unmanaged dependency has no script here: the call fails and a note says why."""
     program = write_program(
         tmp_path / "program",
-        "from cxone_provider.catalog import ActionCatalog\n"
+        "from cxone_provider import ActionCatalog\n"
         "catalog = ActionCatalog()\n"
         "catalog.include_tenant_actions(['crm_lookup'])\n"
         "catalog.add('router', script='function main(context) { "

@@ -198,7 +198,7 @@ def test_bad_names_duplicates_and_contradictory_depends_on_are_reported_together
     program = write_program(
         tmp_path / "program",
         f"""
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider import ActionCatalog
 
 ECHO = {ECHO!r}
 catalog = ActionCatalog()
@@ -229,7 +229,7 @@ def test_a_program_that_raises_is_reported_at_its_line(tmp_path):
     """An exception of the program itself: where it was raised, with its message."""
     program = write_program(
         tmp_path / "program",
-        "from cxone_provider.catalog import ActionCatalog\n"
+        "from cxone_provider import ActionCatalog\n"
         "catalog = ActionCatalog()\n"
         "settings = {}\n"
         "catalog.add('echo', script=settings['script'])\n",
@@ -260,7 +260,7 @@ def test_the_stack_config_reaches_the_program(tmp_path):
         tmp_path / "program",
         f"""
 import pulumi
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider import ActionCatalog
 
 config = pulumi.Config()
 catalog = ActionCatalog()
@@ -288,7 +288,7 @@ def test_data_actions_declared_without_a_catalog_are_checked_too(tmp_path):
     program = write_program(
         tmp_path / "program",
         f"""
-from cxone_provider.resource import DataAction, DataActionArgs
+from cxone_provider import DataAction, DataActionArgs
 
 base = DataAction("base", DataActionArgs(name="base_transform", script={ECHO!r}))
 DataAction("score", DataActionArgs(name="lead_score", script="function main(context) {{",
@@ -312,7 +312,7 @@ def test_a_value_known_only_after_a_deployment_is_not_checked(tmp_path):
     program = write_program(
         tmp_path / "program",
         f"""
-from cxone_provider.resource import DataAction, DataActionArgs
+from cxone_provider import DataAction, DataActionArgs
 
 base = DataAction("base", DataActionArgs(name="base_transform", script={ECHO!r}))
 DataAction("score", DataActionArgs(
@@ -453,7 +453,7 @@ def _ended(pid: int, *, within_s: float = 10.0) -> bool:
 LINGERING = """
 import subprocess, sys
 from pathlib import Path
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider import ActionCatalog
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
 Path({pid_file!r}).write_text(str(child.pid))
 catalog = ActionCatalog()

@@ -14,8 +14,8 @@ from rich.console import Console
 
 from cxone_provider import diff
 from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.deploy.provider import Content
 from cxone_provider.diff import ComparedField, Entry, Side, SideSpec, Status
-from cxone_provider.provider import Content
 
 NAMES = st.sampled_from(["alpha", "beta", "gamma", "delta", "epsilon"])
 

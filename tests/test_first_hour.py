@@ -29,14 +29,14 @@ from cli_projects import (
 from packaging.requirements import Requirement
 
 MISSPELT_SCRIPT = """
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider import ActionCatalog
 
 catalog = ActionCatalog()
 catalog.add("lead_score", script=ACTIONS / "lead_scor.js")
 catalog.register()
 """
 RAISES_KEY_ERROR = """
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider import ActionCatalog
 
 settings = {}
 catalog = ActionCatalog()

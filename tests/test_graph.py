@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError
-from cxone_provider.graph import MAX_CYCLES_PER_COMPONENT, Declaration, validate_graph
+from cxone_provider.deploy.graph import MAX_CYCLES_PER_COMPONENT, Declaration, validate_graph
 
 D = Declaration
 

@@ -8,7 +8,7 @@ import stat
 import threading
 from pathlib import Path
 
-from cxone_provider.audit import AuditLog
+from cxone_provider.deploy.audit import AuditLog
 
 WRITERS = 8
 LINES_EACH = 50

@@ -19,8 +19,8 @@ from pulumi.runtime.proto import provider_pb2
 
 from cxone_provider.api.errors import ActionValidationError
 from cxone_provider.api.models import MAX_SCRIPT_BYTES
-from cxone_provider.provider import DataActionProvider
-from cxone_provider.resource import JSON_NULL, DataActionArgs
+from cxone_provider.deploy.provider import DataActionProvider
+from cxone_provider.deploy.resource import JSON_NULL, DataActionArgs
 
 SCRIPT = "function main(context) { return context.input; }"
 SECRET = "pickle-must-not-hold-this-secret"
@@ -79,7 +79,7 @@ def test_serialized_provider_is_identical_every_time_and_holds_no_setting():
     assert serialize_provider(configured) == first
     pickled = base64.b64decode(first)
     assert SECRET.encode() not in pickled
-    assert b"cxone_provider.provider" in pickled  # by reference, not by value
+    assert b"cxone_provider.deploy.provider" in pickled  # by reference, not by value
 
 
 def test_unpickled_provider_needs_configure_and_then_works():

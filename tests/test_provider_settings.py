@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from cxone_provider.api.errors import ConfigurationError
-from cxone_provider.settings import (
+from cxone_provider.deploy.settings import (
     DEFAULT_OPERATION_TIMEOUT_S,
     load_settings,
     plaintext_secrets,

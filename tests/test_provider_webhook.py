@@ -11,7 +11,7 @@ import pytest
 from engine import WebhookReceiver, verify_standard_webhook
 
 from cxone_provider.api.urls import shown_url
-from cxone_provider.webhook import WebhookEvent, WebhookSender
+from cxone_provider.deploy.webhook import WebhookEvent, WebhookSender
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 EVENT = WebhookEvent(
@@ -80,7 +80,7 @@ def test_server_errors_are_retried_with_the_same_webhook_id(receiver):
 def test_a_refusal_is_not_retried_and_only_warns(receiver, caplog):
     """A 400 is final: one attempt, a warning naming the action, and no exception."""
     receiver.answers = [400]
-    with caplog.at_level(logging.WARNING, logger="cxone_provider.webhook"):
+    with caplog.at_level(logging.WARNING, logger="cxone_provider.deploy.webhook"):
         assert sender(receiver).send(EVENT) is False
     assert len(receiver.requests) == 1
     assert "'lead_score'" in caplog.text
@@ -121,7 +121,7 @@ def test_a_receiver_down_for_several_events_is_skipped_for_a_while(receiver, cap
     hook = WebhookSender(receiver.url, SECRET, attempts=1, backoff=0.01, clock=lambda: now[0])
     receiver.answers = [500, 500, 500]
     assert [hook.send(EVENT) for _ in range(3)] == [False, False, False]
-    with caplog.at_level(logging.WARNING, logger="cxone_provider.webhook"):
+    with caplog.at_level(logging.WARNING, logger="cxone_provider.deploy.webhook"):
         assert hook.send(EVENT) is False
     assert len(receiver.requests) == 3  # the fourth event was not even attempted
     assert "skipped" in caplog.text
@@ -144,7 +144,7 @@ def test_warnings_and_repr_show_no_credentials_and_no_query(receiver, caplog, sh
     url = shape.format(host=receiver.url.split("/")[2])
     receiver.answers = [400]
     hook = WebhookSender(url, SECRET, attempts=1, backoff=0.01)
-    with caplog.at_level(logging.WARNING, logger="cxone_provider.webhook"):
+    with caplog.at_level(logging.WARNING, logger="cxone_provider.deploy.webhook"):
         assert hook.send(EVENT) is False
     shown = caplog.text + repr(hook)
     for secret in ("hook-pass", "query-secret", "hook-user"):

@@ -13,9 +13,9 @@ from stack_mocks import mocked_engine, run, run_stack_program
 
 from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError
 from cxone_provider.api.models import validate_spec
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider.deploy.catalog import ActionCatalog
+from cxone_provider.deploy.resource import DataAction, DataActionArgs
 from cxone_provider.emulator.sandbox import ScriptUnit, run_action
-from cxone_provider.resource import DataAction, DataActionArgs
 
 REPO = Path(__file__).resolve().parents[1]
 STACKS = REPO / "stacks"

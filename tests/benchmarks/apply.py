@@ -30,7 +30,7 @@ from deployment import Deployment, action_tree  # noqa: E402
 from emulator_process import EmulatorProcess  # noqa: E402
 from engine import ProviderServer  # noqa: E402
 
-from cxone_provider.resource import DataActionArgs  # noqa: E402
+from cxone_provider.deploy.resource import DataActionArgs  # noqa: E402
 
 API_CALLS_PER_ACTION = 2  # POST the action, POST its test
 PROVIDER_THREADS = 4  # the SDK's dynamic-provider server runs a pool of 4 gRPC threads

@@ -38,7 +38,7 @@ sys.path.insert(0, {tests!r})
 
 from deployment import action_tree
 
-from cxone_provider.catalog import ActionCatalog
+from cxone_provider import ActionCatalog
 
 catalog = ActionCatalog()
 for args in action_tree({actions}).values():

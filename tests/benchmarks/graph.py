@@ -12,7 +12,7 @@ import random
 import statistics
 import time
 
-from cxone_provider.graph import Declaration, validate_graph
+from cxone_provider.deploy.graph import Declaration, validate_graph
 
 TARGET_MS = 200.0
 

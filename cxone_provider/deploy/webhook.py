@@ -30,7 +30,7 @@ import httpx
 import stamina
 
 from cxone_provider.api.urls import redacted
-from cxone_provider.settings import WEBHOOK_SECRET_PREFIX
+from cxone_provider.deploy.settings import WEBHOOK_SECRET_PREFIX
 
 EventType = Literal["ACTION_CREATED", "ACTION_UPDATED", "ACTION_DELETED", "ACTION_TEST_FAILED"]
 TIMEOUT_S: Final = 5.0
