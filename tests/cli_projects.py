@@ -184,9 +184,9 @@ def deploy_example(api: CxoneClient) -> dict[str, str]:
 
     Returns name -> id. What a team that built its actions in the console has.
     """
+    from cxone_provider.cli.preflight import preflight  # noqa: PLC0415 -- heavy, tests that need it
+    from cxone_provider.cli.program import evaluate  # noqa: PLC0415
     from cxone_provider.deploy.provider import check_inputs  # noqa: PLC0415
-    from cxone_provider.preflight import preflight  # noqa: PLC0415 -- heavy, tests that need it
-    from cxone_provider.program import evaluate  # noqa: PLC0415
 
     declarations = evaluate(REPO)
     ids = {}

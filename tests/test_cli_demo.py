@@ -19,7 +19,7 @@ import pytest
 from cli_projects import ACTIONS, REPO, cxone
 from pulumi_cli import pulumi_cli
 
-from cxone_provider import demo
+from cxone_provider.cli import automation as demo
 
 INSTALL_COMMANDS = (
     "curl -fsSL https://get.pulumi.com | sh",

@@ -12,8 +12,8 @@ from stack_mocks import mocked_engine, run_stack_program
 
 from cxone_provider.api.client import CxoneClient
 from cxone_provider.api.models import validate_spec
-from cxone_provider.preflight import preflight
-from cxone_provider.program import evaluate
+from cxone_provider.cli.preflight import preflight
+from cxone_provider.cli.program import evaluate
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from cli_projects import (
     write_program,
 )
 
-from cxone_provider.preflight import Edge, GraphPicture, Node, check_graph
-from cxone_provider.program import evaluate
-from cxone_provider.render import PNG_DPI, png_figure, render_text, text_tree
+from cxone_provider.cli.preflight import Edge, GraphPicture, Node, check_graph
+from cxone_provider.cli.program import evaluate
+from cxone_provider.cli.render import PNG_DPI, png_figure, render_text, text_tree
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RED = "#d93025"

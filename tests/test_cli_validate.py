@@ -28,7 +28,7 @@ from cli_projects import (
 )
 
 from cxone_provider.api.errors import ProgramError
-from cxone_provider.program import EVALUATION_TIMEOUT_S, evaluate
+from cxone_provider.cli.program import EVALUATION_TIMEOUT_S, evaluate
 
 
 def problems_of(ran):

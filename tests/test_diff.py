@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from cxone_provider import diff
 from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.cli import comparison as diff
+from cxone_provider.cli.comparison import ComparedField, Entry, Side, SideSpec, Status
 from cxone_provider.deploy.provider import Content
-from cxone_provider.diff import ComparedField, Entry, Side, SideSpec, Status
 
 NAMES = st.sampled_from(["alpha", "beta", "gamma", "delta", "epsilon"])
 

@@ -35,10 +35,10 @@ sys.path.insert(0, str(TESTS))
 from emulator_process import EmulatorProcess  # noqa: E402 -- after the path to the test helpers
 from rich.console import Console  # noqa: E402
 
-from cxone_provider import diff  # noqa: E402
 from cxone_provider.api.client import CxoneClient  # noqa: E402
 from cxone_provider.api.models import Action, validate_spec  # noqa: E402
-from cxone_provider.cli import CLI_MAX_ATTEMPTS  # noqa: E402
+from cxone_provider.cli import comparison as diff  # noqa: E402
+from cxone_provider.cli.application import CLI_MAX_ATTEMPTS  # noqa: E402
 
 EXPECTED_DIFFERENCES = 100
 CHUNK = 100  # actions created at once; dependencies always point into earlier chunks

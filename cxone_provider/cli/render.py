@@ -21,7 +21,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from cxone_provider.api.errors import ConfigurationError
-from cxone_provider.preflight import Edge, GraphPicture, Node
+from cxone_provider.cli.preflight import Edge, GraphPicture, Node
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -361,7 +361,7 @@ def evaluate(
         command = [
             sys.executable,
             "-m",
-            "cxone_provider.program",
+            "cxone_provider.cli.program",
             str(project.main),
             "--project",
             project.name,
@@ -632,7 +632,7 @@ class _DeclarationMocks(Mocks):
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The child process: run one program, write its declarations as JSON to `--result`."""
-    parser = argparse.ArgumentParser(prog="python -m cxone_provider.program")
+    parser = argparse.ArgumentParser(prog="python -m cxone_provider.cli.program")
     parser.add_argument("main", type=Path)
     parser.add_argument("--project", required=True)
     parser.add_argument("--stack", required=True)

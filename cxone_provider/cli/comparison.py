@@ -30,8 +30,8 @@ from rich.text import Text
 
 from cxone_provider.api.errors import ConfigurationError, ProgramError
 from cxone_provider.api.models import Action
+from cxone_provider.cli.program import Declarations
 from cxone_provider.deploy.provider import Content
-from cxone_provider.program import Declarations
 
 __all__ = [
     "ActionDiff",

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError, Problem
+from cxone_provider.cli.program import Declarations, DeclaredAction, ProgramFailure, StackConfig
 from cxone_provider.deploy.graph import ValidatedGraph, validate_graph
 from cxone_provider.deploy.provider import input_problems
 from cxone_provider.deploy.settings import plaintext_secrets, setting_problems
-from cxone_provider.program import Declarations, DeclaredAction, ProgramFailure, StackConfig
 
 __all__ = [
     "Edge",

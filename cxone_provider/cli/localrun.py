@@ -20,9 +20,9 @@ from pulumi.runtime.rpc import contains_unknowns
 from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.api.models import TestResult
 from cxone_provider.api.textfiles import read_utf8
+from cxone_provider.cli.program import Declarations, DeclaredAction
 from cxone_provider.deploy.provider import DEFAULT_TEST_INPUT, TestPlan, Verdict, judge
 from cxone_provider.emulator.sandbox import ScriptUnit, run_action
-from cxone_provider.program import Declarations, DeclaredAction
 
 __all__ = ["LocalRun", "Outcome", "for_action", "for_script", "parse_input", "run"]
 

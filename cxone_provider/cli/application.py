@@ -42,12 +42,12 @@ from cxone_provider.api.errors import (
 if TYPE_CHECKING:
     from cxone_provider.api.client import CxoneClient
     from cxone_provider.api.models import Action
-    from cxone_provider.demo import Deployed
-    from cxone_provider.diff import ComparedField, Side, SideSpec
-    from cxone_provider.export import Export
-    from cxone_provider.localrun import Outcome
-    from cxone_provider.preflight import Finding, GraphPicture, Report
-    from cxone_provider.program import Declarations, StackConfig
+    from cxone_provider.cli.automation import Deployed
+    from cxone_provider.cli.comparison import ComparedField, Side, SideSpec
+    from cxone_provider.cli.export_program import Export
+    from cxone_provider.cli.localrun import Outcome
+    from cxone_provider.cli.preflight import Finding, GraphPicture, Report
+    from cxone_provider.cli.program import Declarations, StackConfig
 
 SCHEMA: Final = 1
 EXIT_OK: Final = 0
@@ -187,7 +187,7 @@ class _Output:
 
 
 def _evaluate(output: _Output, program_dir: Path, stack: str | None) -> Declarations:
-    from cxone_provider.program import evaluate  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.program import evaluate  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     with output.progress() as progress:
         progress.add_task("Running the stack program under Pulumi's mocks", total=None)
@@ -290,7 +290,7 @@ def _list_actions(tenant: _Tenant, progress: Progress) -> list[Action]:
 
 
 def _shown_path(path: Path, base: Path) -> str:
-    from cxone_provider.preflight import shown_path  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.preflight import shown_path  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     return shown_path(path, base)
 
@@ -356,7 +356,7 @@ def validate_command(
     names, unknown dependencies, cycles with their path, contradictory depends_on). Exit
     code 1 when there is any problem.
     """
-    from cxone_provider.preflight import preflight  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.preflight import preflight  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     output = _Output("validate", as_json=as_json)
     tenant_url: str | None = None
@@ -480,7 +480,7 @@ def graph_command(  # noqa: PLR0917 -- typer maps parameters to arguments and op
     problem (the drawing is still made) or when the program raised (then nothing is drawn:
     its declarations are incomplete).
     """
-    from cxone_provider.preflight import (  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.preflight import (  # noqa: PLC0415 -- keeps `cxone emulator` fast
         check_graph,
         with_program_failure,
     )
@@ -530,7 +530,7 @@ def graph_command(  # noqa: PLR0917 -- typer maps parameters to arguments and op
 
 
 def _drawing(graph_format: GraphFormat, picture: GraphPicture, title: str) -> str | bytes:
-    from cxone_provider import render  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli import render  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     if graph_format is GraphFormat.MERMAID:
         return render.render_mermaid(picture)
@@ -559,7 +559,7 @@ def _print_drawing(
     drawing: str | bytes,
     where: tuple[GraphFormat, Path | None],
 ) -> None:
-    from cxone_provider.render import text_tree  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.render import text_tree  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     graph_format, out = where
     if out is not None:
@@ -642,8 +642,8 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
     Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
     CXONE_CLIENT_SECRET.
     """
-    from cxone_provider import export  # noqa: PLC0415 -- keeps `cxone emulator` fast
-    from cxone_provider.program import (  # noqa: PLC0415 -- idem
+    from cxone_provider.cli import export_program as export  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.program import (  # noqa: PLC0415 -- idem
         load_stack_config,
         locate_project,
     )
@@ -768,7 +768,7 @@ _DIFF_EXAMPLE: Final = """Examples:
   cxone diff https://acme-dev.api.nicecxone.com stack:prod --only 'crm_*' --json
 """
 _COMPARED_FIELDS: Final = "script, dependencies, description, enabled, trigger_type, type"
-"""For --help, which is built before `cxone_provider.diff` is imported (a test keeps it true)."""
+"""For --help, which is built before `cli.comparison` is imported (a test keeps it true)."""
 
 
 @app.command("diff", epilog=_DIFF_EXAMPLE)
@@ -857,7 +857,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
 
     Exit codes: 0 no difference, 1 differences, 2 error.
     """
-    from cxone_provider import diff  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli import comparison as diff  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     ignored = _ignored_fields(ignore or [])
     if as_json and diff_format is not DiffFormat.TEXT:
@@ -883,7 +883,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
 
 
 def _ignored_fields(ignore: list[str]) -> list[ComparedField]:
-    from cxone_provider.diff import ComparedField  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.comparison import ComparedField  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     known = [field.value for field in ComparedField]
     unknown = [field for field in ignore if field not in known]
@@ -935,7 +935,7 @@ def _read_sides(
 
 def _side_client(spec: SideSpec, program_dir: Path) -> _Tenant | None:
     """The client of a tenant side (not yet connected); None for a program."""
-    from cxone_provider.program import load_stack_config, locate_project  # noqa: PLC0415 -- idem
+    from cxone_provider.cli.program import load_stack_config, locate_project  # noqa: PLC0415 -- idem
 
     if spec.kind == "url":
         return _client(None, "cxone diff", base_url=spec.value)
@@ -954,8 +954,8 @@ def _read_side(
     program_stack: str | None,
     base: Path,
 ) -> Side:
-    from cxone_provider import diff  # noqa: PLC0415 -- keeps `cxone emulator` fast
-    from cxone_provider.program import evaluate  # noqa: PLC0415 -- idem
+    from cxone_provider.cli import comparison as diff  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.program import evaluate  # noqa: PLC0415 -- idem
 
     if tenant is not None:
         listed = _list_actions(tenant, progress)
@@ -1015,7 +1015,7 @@ def local_test_command(
     Prints status, output, error and duration; exit code 1 when the run fails or, with the
     declared test_input, does not return the declared expected_output.
     """
-    from cxone_provider import localrun  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli import localrun  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     output = _Output("test", as_json=as_json)
     with output.errors():
@@ -1173,9 +1173,9 @@ def demo_command(
     the emulator. Exit code 1 when the program has problems or the deployment fails, 2 when
     the Pulumi CLI is missing and cannot be installed.
     """
-    from cxone_provider import demo  # noqa: PLC0415 -- keeps `cxone emulator` fast
-    from cxone_provider.preflight import preflight  # noqa: PLC0415 -- idem
-    from cxone_provider.program import evaluate, locate_project  # noqa: PLC0415 -- idem
+    from cxone_provider.cli import automation as demo  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.preflight import preflight  # noqa: PLC0415 -- idem
+    from cxone_provider.cli.program import evaluate, locate_project  # noqa: PLC0415 -- idem
 
     output = _Output("demo", as_json=as_json)
     with output.errors():
@@ -1202,7 +1202,7 @@ def demo_command(
 
 def _example_project() -> Path:
     """The root of the checkout this package runs from (the example stack), else the cwd."""
-    checkout = Path(__file__).resolve().parents[1]
+    checkout = Path(__file__).resolve().parents[2]
     return checkout if (checkout / "Pulumi.yaml").is_file() else Path()
 
 
@@ -1225,7 +1225,7 @@ def _demo_problems(output: _Output, report: Report) -> NoReturn:
 
 
 def _print_demo(output: _Output, report: Report, base_url: str, deployed: Deployed) -> None:
-    from cxone_provider.render import text_tree  # noqa: PLC0415 -- keeps `cxone emulator` fast
+    from cxone_provider.cli.render import text_tree  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     title = _picture_title(report.declarations, report.picture)
     if output.as_json:

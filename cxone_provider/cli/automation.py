@@ -38,9 +38,9 @@ from pulumi.automation import (
 )
 
 from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.cli.program import Project
 from cxone_provider.deploy.provider import TYPE_TOKEN
 from cxone_provider.emulator.settings import DEMO_CLIENT
-from cxone_provider.program import Project
 
 __all__ = [
     "DEFAULT_INSTALL_TIMEOUT_S",
