@@ -186,7 +186,7 @@ def deploy_example(api: CxoneClient) -> dict[str, str]:
     """
     from cxone_provider.cli.preflight import preflight  # noqa: PLC0415 -- heavy, tests that need it
     from cxone_provider.cli.program import evaluate  # noqa: PLC0415
-    from cxone_provider.deploy.provider import check_inputs  # noqa: PLC0415
+    from cxone_provider.deploy.check import check_inputs  # noqa: PLC0415
 
     declarations = evaluate(REPO)
     ids = {}

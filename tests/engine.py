@@ -35,7 +35,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from cxone_provider.deploy.provider import PROVIDER_KEY, TYPE_TOKEN, DataActionProvider
+from cxone_provider.deploy.properties import PROVIDER_KEY, TYPE_TOKEN
+from cxone_provider.deploy.provider import DataActionProvider
 from cxone_provider.deploy.resource import DataActionArgs, registration
 
 PROJECT = "cxone-tests"

@@ -15,7 +15,7 @@ from rich.console import Console
 from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.cli import comparison as diff
 from cxone_provider.cli.comparison import ComparedField, Entry, Side, SideSpec, Status
-from cxone_provider.deploy.provider import Content
+from cxone_provider.deploy.properties import Content
 
 NAMES = st.sampled_from(["alpha", "beta", "gamma", "delta", "epsilon"])
 

@@ -27,7 +27,7 @@ from pulumi.runtime.proto import provider_pb2
 from cxone_provider.api.client import CxoneClient
 from cxone_provider.api.models import validate_spec
 from cxone_provider.deploy.audit import AuditLog
-from cxone_provider.deploy.provider import PROVIDER_KEY, TYPE_TOKEN
+from cxone_provider.deploy.properties import PROVIDER_KEY, TYPE_TOKEN
 from cxone_provider.deploy.resource import JSON_NULL, DataActionArgs
 
 ACTIONS = "/api/v2/dataactions/actions"

@@ -7,11 +7,8 @@ import base64
 import pytest
 
 from cxone_provider.api.errors import ConfigurationError
-from cxone_provider.deploy.settings import (
-    DEFAULT_OPERATION_TIMEOUT_S,
-    load_settings,
-    plaintext_secrets,
-)
+from cxone_provider.deploy.config import load_settings, plaintext_secrets
+from cxone_provider.deploy.settings import DEFAULT_OPERATION_TIMEOUT_S
 
 SECRET = "s3cr3t-value-never-shown"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()

@@ -211,10 +211,8 @@ def _client(stack: StackConfig | None, command: str, base_url: str | None = None
     cxone:operationTimeout (CXONE_OPERATION_TIMEOUT).
     """
     from cxone_provider.api.client import CxoneClient  # noqa: PLC0415 -- keeps `cxone emulator` fast
-    from cxone_provider.deploy.settings import (  # noqa: PLC0415 -- idem
-        SettingsContext,
-        load_settings,
-    )
+    from cxone_provider.deploy.config import load_settings  # noqa: PLC0415 -- idem
+    from cxone_provider.deploy.settings import SettingsContext  # noqa: PLC0415 -- idem
 
     config = {"cxone:baseUrl": base_url} if base_url is not None else stack.values if stack else {}
     named = stack.name if stack is not None and stack.file is not None else None

@@ -31,7 +31,7 @@ from rich.text import Text
 from cxone_provider.api.errors import ConfigurationError, ProgramError
 from cxone_provider.api.models import Action
 from cxone_provider.cli.program import Declarations
-from cxone_provider.deploy.provider import Content
+from cxone_provider.deploy.properties import Content
 
 __all__ = [
     "ActionDiff",

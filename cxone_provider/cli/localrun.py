@@ -21,7 +21,8 @@ from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.api.models import TestResult
 from cxone_provider.api.textfiles import read_utf8
 from cxone_provider.cli.program import Declarations, DeclaredAction
-from cxone_provider.deploy.provider import DEFAULT_TEST_INPUT, TestPlan, Verdict, judge
+from cxone_provider.deploy.properties import DEFAULT_TEST_INPUT
+from cxone_provider.deploy.testing import TestPlan, Verdict, judge
 from cxone_provider.emulator.sandbox import ScriptUnit, run_action
 
 __all__ = ["LocalRun", "Outcome", "for_action", "for_script", "parse_input", "run"]

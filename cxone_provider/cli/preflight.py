@@ -21,9 +21,9 @@ from typing import Any, Final, Literal
 
 from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError, Problem
 from cxone_provider.cli.program import Declarations, DeclaredAction, ProgramFailure, StackConfig
+from cxone_provider.deploy.check import input_problems
+from cxone_provider.deploy.config import plaintext_secrets, setting_problems
 from cxone_provider.deploy.graph import ValidatedGraph, validate_graph
-from cxone_provider.deploy.provider import input_problems
-from cxone_provider.deploy.settings import plaintext_secrets, setting_problems
 
 __all__ = [
     "Edge",

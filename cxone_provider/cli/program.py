@@ -48,7 +48,7 @@ from cxone_provider.api.errors import (
 from cxone_provider.api.textfiles import read_utf8
 from cxone_provider.deploy.catalog import collecting_catalogs
 from cxone_provider.deploy.graph import Declaration
-from cxone_provider.deploy.provider import INPUTS, ORIGIN, TYPE_TOKEN
+from cxone_provider.deploy.properties import INPUTS, ORIGIN, TYPE_TOKEN
 from cxone_provider.deploy.resource import DataActionArgs, registration
 from cxone_provider.deploy.settings import PROJECT_FILES
 

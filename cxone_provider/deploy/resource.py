@@ -27,14 +27,8 @@ import pulumi
 import pulumi.dynamic
 
 from cxone_provider.api.errors import ActionValidationError, ConfigurationError, Problem
-from cxone_provider.deploy.provider import (
-    ADOPT,
-    DEFAULT_TEST_INPUT,
-    ORIGIN,
-    OUTPUTS,
-    DataActionProvider,
-    json_text,
-)
+from cxone_provider.deploy.properties import ADOPT, DEFAULT_TEST_INPUT, ORIGIN, OUTPUTS, json_text
+from cxone_provider.deploy.provider import DataActionProvider
 
 __all__ = ["DEFAULT_TEST_INPUT", "JSON_NULL", "DataAction", "DataActionArgs", "registration"]
 
