@@ -24,7 +24,8 @@ from cli_projects import (
 
 from cxone_provider.cli.preflight import Edge, GraphPicture, Node, check_graph
 from cxone_provider.cli.program import evaluate
-from cxone_provider.cli.render import PNG_DPI, png_figure, render_text, text_tree
+from cxone_provider.cli.render import render_text, text_tree
+from cxone_provider.cli.render_png import PNG_DPI, png_figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RED = "#d93025"

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.cli import comparison as diff
+from cxone_provider.cli import comparison_output
 from cxone_provider.cli.comparison import ComparedField, Entry, Side, SideSpec, Status
 from cxone_provider.deploy.properties import Content
 
@@ -133,7 +134,7 @@ def test_scripts_that_differ_only_in_line_endings_say_so(left, right, note):
     comparison = diff.compare(side_of(x=left), side_of(x=right))
     (action,) = comparison.actions
     assert action.fields == (ComparedField.SCRIPT,)
-    text = diff.script_diff(comparison, action)
+    text = comparison_output.script_diff(comparison, action)
     assert text is not None
     assert (
         "the scripts have the same lines; they differ in line endings or the final newline" in text
@@ -146,8 +147,8 @@ def test_markdown_stays_within_a_pull_request_comment():
     big = "\n".join(f"line {n}" for n in range(150)) + "\n"
     left = side_of(**{f"action_{n:03d}": big for n in range(200)})
     right = side_of(**{f"action_{n:03d}": big.replace("line", "LINE") for n in range(200)})
-    markdown = diff.to_markdown(diff.compare(left, right))
-    assert len(markdown) <= diff.MARKDOWN_BUDGET
+    markdown = comparison_output.to_markdown(diff.compare(left, right))
+    assert len(markdown) <= comparison_output.MARKDOWN_BUDGET
     assert markdown.count("| `action_") == 200
     details = markdown.count("<details>")
     assert 0 < details < 200
@@ -162,15 +163,17 @@ def test_a_long_diff_is_shortened_in_markdown_only():
     left = side_of(x="\n".join(f"a{n}" for n in range(500)) + "\n")
     right = side_of(x="\n".join(f"b{n}" for n in range(500)) + "\n")
     comparison = diff.compare(left, right)
-    markdown = diff.to_markdown(comparison)
+    markdown = comparison_output.to_markdown(comparison)
     assert "… 803 more lines (the whole diff: --json)" in markdown
-    whole = diff.to_json(comparison)["actions"][0]["script_diff"]
+    whole = comparison_output.to_json(comparison)["actions"][0]["script_diff"]
     assert len(whole.splitlines()) == 3 + 1000
 
 
 def test_a_script_with_backtick_fences_gets_a_longer_fence():
     """A script holding ``` cannot close the Markdown code block early."""
-    markdown = diff.to_markdown(diff.compare(side_of(x="a\n"), side_of(x="// ```js\n")))
+    markdown = comparison_output.to_markdown(
+        diff.compare(side_of(x="a\n"), side_of(x="// ```js\n"))
+    )
     assert "````diff\n--- left/x.js\n+++ right/x.js\n@@ -1 +1 @@\n-a\n+// ```js\n````" in markdown
 
 
@@ -219,7 +222,7 @@ def test_a_wrong_number_of_sides_is_refused(arguments, stacks, message):
 def test_json_leaves_out_the_content_of_actions_that_are_the_same():
     """Same actions are listed by name and status only; the answer stays small."""
     comparison = diff.compare(side_of(x="a\n", y="b\n"), side_of(x="a\n", y="c\n"))
-    document = json.loads(json.dumps(diff.to_json(comparison)))
+    document = json.loads(json.dumps(comparison_output.to_json(comparison)))
     same, changed = document["actions"]
     assert (same["name"], same["status"], same["left"], same["right"]) == ("x", "same", None, None)
     assert changed["left"]["script"] == "b\n"
@@ -232,7 +235,7 @@ def test_a_long_line_is_shown_whole_on_a_terminal_and_piped(terminal):
     long_line = "const x = " + "1 + " * 30 + "END_OF_LINE;"
     comparison = diff.compare(side_of(x="a\n"), side_of(x=long_line + "\n"))
     out = io.StringIO()
-    diff.print_text(comparison, Console(file=out, width=40, force_terminal=terminal))
+    comparison_output.print_text(comparison, Console(file=out, width=40, force_terminal=terminal))
     text = out.getvalue()
     assert ("\x1b[" in text) is terminal
     assert "END_OF_LINE;" in text

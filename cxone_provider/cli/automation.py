@@ -38,7 +38,7 @@ from pulumi.automation import (
 )
 
 from cxone_provider.api.errors import ConfigurationError
-from cxone_provider.cli.program import Project
+from cxone_provider.cli.project import Project
 from cxone_provider.deploy.properties import TYPE_TOKEN
 from cxone_provider.emulator.settings import DEMO_CLIENT
 

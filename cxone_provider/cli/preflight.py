@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError, Problem
-from cxone_provider.cli.program import Declarations, DeclaredAction, ProgramFailure, StackConfig
+from cxone_provider.cli.program import Declarations, DeclaredAction, ProgramFailure
+from cxone_provider.cli.project import StackConfig, shown_path
 from cxone_provider.deploy.check import input_problems
 from cxone_provider.deploy.config import plaintext_secrets, setting_problems
 from cxone_provider.deploy.graph import ValidatedGraph, validate_graph
@@ -34,7 +35,6 @@ __all__ = [
     "check_graph",
     "check_settings",
     "preflight",
-    "shown_path",
     "with_program_failure",
 ]
 
@@ -79,13 +79,6 @@ class Finding:
             "line": self.line,
             "column": self.column,
         }
-
-
-def shown_path(path: Path, base: Path | None) -> str:
-    """A path relative to `base` (the working directory) when it is inside it."""
-    if base is not None and path.is_relative_to(base):
-        return str(path.relative_to(base))
-    return str(path)
 
 
 @dataclass(frozen=True, slots=True)

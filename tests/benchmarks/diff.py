@@ -38,7 +38,8 @@ from rich.console import Console  # noqa: E402
 from cxone_provider.api.client import CxoneClient  # noqa: E402
 from cxone_provider.api.models import Action, validate_spec  # noqa: E402
 from cxone_provider.cli import comparison as diff  # noqa: E402
-from cxone_provider.cli.application import CLI_MAX_ATTEMPTS  # noqa: E402
+from cxone_provider.cli import comparison_output  # noqa: E402
+from cxone_provider.cli.tenant import CLI_MAX_ATTEMPTS  # noqa: E402
 
 EXPECTED_DIFFERENCES = 100
 CHUNK = 100  # actions created at once; dependencies always point into earlier chunks
@@ -184,9 +185,9 @@ def measure(left: EmulatorProcess, right: EmulatorProcess) -> dict[str, Any]:
         diff.tenant_side(listed_left, base_url=left.base_url, stack="left"),
         diff.tenant_side(listed_right, base_url=right.base_url, stack="right"),
     )
-    diff.print_text(comparison, Console(file=io.StringIO(), width=100))
-    markdown = diff.to_markdown(comparison)
-    document = json.dumps(diff.to_json(comparison))
+    comparison_output.print_text(comparison, Console(file=io.StringIO(), width=100))
+    markdown = comparison_output.to_markdown(comparison)
+    document = json.dumps(comparison_output.to_json(comparison))
     comparing = time.perf_counter() - started
 
     before = [left.stats(), right.stats()]

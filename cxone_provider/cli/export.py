@@ -1,0 +1,192 @@
+"""`cxone export`: a tenant's actions written as a stack program that adopts them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Final, NoReturn
+
+import typer
+from rich.text import Text
+
+from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.cli.output import (
+    EXIT_PROBLEMS,
+    JsonOption,
+    Output,
+)
+from cxone_provider.cli.project import load_stack_config, locate_project
+from cxone_provider.cli.tenant import list_actions, tenant_client
+
+if TYPE_CHECKING:
+    from cxone_provider.api.models import Action
+    from cxone_provider.cli.export_program import Export
+
+
+EXAMPLES: Final = """Examples:
+
+\b
+  export CXONE_BASE_URL=https://acme.api.nicecxone.com CXONE_CLIENT_ID=...
+  export CXONE_CLIENT_SECRET=...
+  cxone export --out adopted                    # every action of the tenant
+  cxone export --out crm --name-filter '^crm_'  # only the names that match
+  cxone export --out adopted --stack dev        # connect with the dev stack's config
+"""
+
+
+def export_command(  # noqa: PLR0917 -- typer maps parameters to options
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Folder to write the program into.")
+    ],
+    name_filter: Annotated[
+        str | None,
+        typer.Option(
+            "--name-filter",
+            metavar="REGEX",
+            help="Only actions whose name matches this regular expression (searched).",
+            show_default=False,
+        ),
+    ] = None,
+    project_name: Annotated[
+        str | None,
+        typer.Option(
+            "--project-name",
+            metavar="NAME",
+            help="The exported project's name; default: the --out folder's name.",
+            show_default=False,
+        ),
+    ] = None,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack",
+            "-s",
+            metavar="STACK",
+            help="Stack whose config file (Pulumi.<stack>.yaml, in the --program project) "
+            "connects to the tenant; default: the environment variables.",
+            show_default=False,
+        ),
+    ] = None,
+    program_dir: Annotated[
+        Path,
+        typer.Option(
+            "--program",
+            metavar="DIR",
+            help="Project whose --stack config connects to the tenant.",
+            show_default="the current folder",
+        ),
+    ] = Path(),
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", metavar="", help="Overwrite the files of an earlier export in --out."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a tenant's actions as a ready-to-run stack program that adopts them.
+
+    One .js file per action and the declarations with their dependencies, each with
+    adopt=True, so the first `pulumi up` adopts the actions instead of creating them.
+    Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
+    CXONE_CLIENT_SECRET.
+    """
+    from cxone_provider.cli import export_program as export  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    output = Output("export", as_json=as_json)
+    with output.errors():
+        earlier = export.existing_files(out)
+        if earlier and not force:
+            message = (
+                f"{str(out)!r} already holds {', '.join(earlier)}; pass --force to overwrite "
+                "them, or choose another --out"
+            )
+            raise ConfigurationError(message)
+        stack_config = load_stack_config(locate_project(program_dir), stack) if stack else None
+        tenant = tenant_client(stack_config, "cxone export")
+        client = tenant.client
+        with client, output.progress() as progress:
+            listed = list_actions(tenant, progress)
+            selected = export.select(listed, name_filter)
+            if not selected:
+                _nothing_to_export(output, listed, name_filter, client.base_url)
+            writing = progress.add_task(f"Writing {out}", total=len(selected))
+            written = export.write_program(
+                selected,
+                out,
+                source=client.base_url,
+                project=project_name or _project_name(out),
+                on_written=lambda _name: progress.advance(writing),
+            )
+    if as_json:
+        output.emit(
+            {
+                "ok": True,
+                "out": str(out),
+                "source": client.base_url,
+                "tenant_actions": len(listed),
+                "actions": [
+                    {
+                        "name": a.name,
+                        "id": a.id,
+                        "file": a.file,
+                        "dependencies": list(a.dependencies),
+                    }
+                    for a in written.actions
+                ],
+                "unmanaged": list(written.unmanaged),
+                "requirement": written.requirement.line,
+            }
+        )
+        return
+    _print_export(output, written, len(listed), client.base_url)
+
+
+_LISTED_NAMES: Final = 20
+
+
+def _nothing_to_export(
+    output: Output, listed: list[Action], name_filter: str | None, source: str
+) -> NoReturn:
+    """Exit 1 without writing anything: an empty program adopts nothing."""
+    if not listed:
+        message = f"the tenant at {source} has no actions: nothing to export"
+    else:
+        names = [action.name for action in listed]
+        shown = ", ".join(names[:_LISTED_NAMES]) + (", …" if len(names) > _LISTED_NAMES else "")
+        message = (
+            f"--name-filter {name_filter!r} matches none of the {len(names)} actions of "
+            f"{source} ({shown}); the filter is a regular expression searched in each name, "
+            "e.g. '^crm_'. Nothing was written"
+        )
+    if output.as_json:
+        output.emit(
+            {
+                "ok": False,
+                "source": source,
+                "tenant_actions": len(listed),
+                "error": {"type": "NothingToExport", "message": message},
+            }
+        )
+    else:
+        output.err.print(Text("✘ ", style="bold red") + Text(message))
+    raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _project_name(out: Path) -> str:
+    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in out.resolve().name)
+    return name.strip("-.") or "cxone-actions"
+
+
+def _print_export(output: Output, written: Export, listed: int, source: str) -> None:
+    console = output.out
+    count = len(written.actions)
+    console.print(
+        Text("✔ ", style="bold green")
+        + Text(f"Exported {count} of {listed} actions from {source} to {written.out}")
+    )
+    if written.unmanaged:
+        console.print(
+            f"  left unmanaged (dependencies not exported): {', '.join(written.unmanaged)}"
+        )
+    console.print(f"  requirements.txt installs cxone-provider from {written.requirement.origin}")
+    console.print(f"Next: see {written.out / 'README.md'} (set up, then `pulumi up` adopts them)")
