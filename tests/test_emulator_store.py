@@ -27,13 +27,9 @@ from cxone_provider.emulator.exceptions import (
     ValidationFailedError,
     VersionMismatchError,
 )
+from cxone_provider.emulator.rules import find_cycle
 from cxone_provider.emulator.sandbox import ScriptUnit
-from cxone_provider.emulator.store import (
-    IDEMPOTENCY_TTL_MS,
-    ActionStore,
-    StoredAnswer,
-    find_cycle,
-)
+from cxone_provider.emulator.store import IDEMPOTENCY_TTL_MS, ActionStore, StoredAnswer
 
 
 class Clock:

@@ -28,7 +28,6 @@ from cxone_provider.emulator.exceptions import (
     EmulatorApiError,
     ValidationFailedError,
 )
-from cxone_provider.emulator.middleware import CLIENT_KEY, HOLD_KEY
 from cxone_provider.emulator.paths import ACTION, ACTION_TEST, ACTIONS, TOKEN
 from cxone_provider.emulator.responses import (
     action_answer,
@@ -36,8 +35,10 @@ from cxone_provider.emulator.responses import (
     json_response,
     send,
 )
+from cxone_provider.emulator.rules import check_immutable_fields
 from cxone_provider.emulator.sandbox import run_action
-from cxone_provider.emulator.store import StoredAnswer, check_immutable_fields
+from cxone_provider.emulator.scope import CLIENT_KEY, HOLD_KEY
+from cxone_provider.emulator.store import StoredAnswer
 
 MAX_IDEMPOTENCY_KEY: Final = 255
 

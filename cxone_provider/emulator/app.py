@@ -20,9 +20,10 @@ from cxone_provider.emulator.exceptions import (
     OAuthError,
     ValidationFailedError,
 )
-from cxone_provider.emulator.middleware import LAYERS, route_of
+from cxone_provider.emulator.middleware import LAYERS
 from cxone_provider.emulator.openapi import contract_openapi
 from cxone_provider.emulator.responses import error_response, oauth_error_response
+from cxone_provider.emulator.scope import route_of
 
 _log = logging.getLogger(__name__)
 CLIENT_CLOSED_REQUEST = 499

@@ -12,17 +12,12 @@ emulator.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import ipaddress
 import socket
-from dataclasses import dataclass
-from enum import Enum
 from typing import Final
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.responses import Response
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxone_provider.emulator.backend import EmulatorBackend
@@ -38,68 +33,23 @@ from cxone_provider.emulator.exceptions import (
     UnauthorizedError,
     UnavailableError,
 )
-from cxone_provider.emulator.paths import ACTION_WRITES, API_PREFIX, API_TEMPLATES, TOKEN
+from cxone_provider.emulator.oauth import basic_credentials
+from cxone_provider.emulator.paths import ACTION_WRITES
 from cxone_provider.emulator.responses import error_response, oauth_error_response
+from cxone_provider.emulator.scope import (
+    CLIENT_KEY,
+    DROP_KEY,
+    HOLD_KEY,
+    Kind,
+    header,
+    route_of,
+)
 
-# Keys this package adds to the ASGI scope of a request.
-ROUTE_KEY: Final = "cxone.route"
-CLIENT_KEY: Final = "cxone.client"
-DROP_KEY: Final = "cxone.drop"
-HOLD_KEY: Final = "cxone.hold_s"
-UNMATCHED: Final = "(unmatched)"
 MAX_TOKEN_BODY_BYTES: Final = 4 * 1024
 # The largest valid action body is under 1 MiB: a 64 KiB script whose every character is
 # JSON-escaped six times over, 1000 dependency names of 64 characters, the description.
 MAX_API_BODY_BYTES: Final = 1024 * 1024
 MAX_CONTROL_BODY_BYTES: Final = 64 * 1024
-
-
-class Kind(Enum):
-    """Which part of the emulator a request is for."""
-
-    API = "api"
-    TOKEN = "token"
-    CONTROL = "control"
-
-
-@dataclass(frozen=True, slots=True)
-class RouteInfo:
-    """A request's route template (as the stats and faults name it) and its kind."""
-
-    template: str
-    kind: Kind
-
-
-_TEMPLATE_PATTERNS: Final = tuple(
-    (compile_path(template)[0], template) for template in API_TEMPLATES
-)
-
-
-def route_of(scope: Scope) -> RouteInfo:
-    """The route template of a request, matched once and kept in the scope."""
-    route = scope.get(ROUTE_KEY)
-    if isinstance(route, RouteInfo):
-        return route
-    path: str = scope["path"]
-    template = next(
-        (template for pattern, template in _TEMPLATE_PATTERNS if pattern.match(path)), UNMATCHED
-    )
-    if template == TOKEN:
-        kind = Kind.TOKEN
-    elif path.startswith(API_PREFIX):
-        kind = Kind.API
-    else:
-        kind = Kind.CONTROL
-    route = RouteInfo(template, kind)
-    scope[ROUTE_KEY] = route
-    return route
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def _send_error(error: EmulatorApiError | OAuthError) -> Response:
@@ -139,7 +89,7 @@ class TrustedHosts(_Layer):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = _header(scope, b"host")
+        host = header(scope, b"host")
         error: EmulatorApiError | None = None
         if host is not None and not self._trusted(host):
             msg = (
@@ -176,10 +126,10 @@ def _host_name(host: str) -> str:
 
 def _cross_origin(scope: Scope, host: str | None) -> bool:
     """Whether a browser says the request comes from a page of another origin."""
-    fetch_site = _header(scope, b"sec-fetch-site")
+    fetch_site = header(scope, b"sec-fetch-site")
     if fetch_site is not None and fetch_site.strip().lower() not in {"same-origin", "none"}:
         return True
-    origin = _header(scope, b"origin")
+    origin = header(scope, b"origin")
     if origin is None:
         return False
     return urlsplit(origin.strip()).netloc.lower() != (host or "").strip().lower()
@@ -199,7 +149,7 @@ class LimitedBodies(_Layer):
             return
         kind = route_of(scope).kind
         limit = _BODY_LIMITS[kind]
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             await _send_error(_too_large(kind, limit))(scope, receive, send)
             return
@@ -368,7 +318,7 @@ class ClientAuthentication(_Layer):
         if not self.applies(scope) or kind is Kind.CONTROL:
             await self.app(scope, receive, send)
             return
-        authorization = _header(scope, b"authorization")
+        authorization = header(scope, b"authorization")
         try:
             if kind is Kind.TOKEN:
                 client_id, secret = basic_credentials(authorization)
@@ -382,23 +332,6 @@ class ClientAuthentication(_Layer):
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-
-def basic_credentials(authorization: str | None) -> tuple[str, str]:
-    """Client id and secret from HTTP Basic auth, each form-urldecoded (RFC 6749 §2.3.1)."""
-    scheme, _, encoded = (authorization or "").partition(" ")
-    if scheme.lower() != "basic":
-        msg = "send the client id and secret in HTTP Basic auth"
-        raise OAuthError(401, "invalid_client", msg)
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        msg = "the Basic credentials are not base64 of id:secret"
-        raise OAuthError(401, "invalid_client", msg) from None
-    client_id, separator, secret = decoded.partition(":")
-    if not separator:
-        raise OAuthError(401, "invalid_client", "the Basic credentials lack the ':' separator")
-    return unquote_plus(client_id), unquote_plus(secret)
 
 
 class RateLimiting(_Layer):

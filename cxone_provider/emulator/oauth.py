@@ -10,6 +10,8 @@ emulated: refresh tokens, other grant types, token revocation.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import itertools
 import secrets
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
+from urllib.parse import unquote_plus
 
 from cxone_provider.emulator.exceptions import (
     InsufficientScopeError,
@@ -133,3 +136,20 @@ class TokenIssuer:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str]:
+    """Client id and secret from HTTP Basic auth, each form-urldecoded (RFC 6749 §2.3.1)."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        msg = "send the client id and secret in HTTP Basic auth"
+        raise OAuthError(401, "invalid_client", msg)
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        msg = "the Basic credentials are not base64 of id:secret"
+        raise OAuthError(401, "invalid_client", msg) from None
+    client_id, separator, secret = decoded.partition(":")
+    if not separator:
+        raise OAuthError(401, "invalid_client", "the Basic credentials lack the ':' separator")
+    return unquote_plus(client_id), unquote_plus(secret)
