@@ -22,12 +22,14 @@ from cxone_provider.emulator.exceptions import (
 )
 from cxone_provider.emulator.middleware import LAYERS
 from cxone_provider.emulator.openapi import contract_openapi
-from cxone_provider.emulator.responses import error_response, oauth_error_response
+from cxone_provider.emulator.responses import (
+    client_gone_response,
+    error_response,
+    oauth_error_response,
+)
 from cxone_provider.emulator.scope import route_of
 
 _log = logging.getLogger(__name__)
-CLIENT_CLOSED_REQUEST = 499
-"""The status counted for a request whose client went away first (nginx's convention)."""
 
 DESCRIPTION = (
     "The NICE CXone Data Actions API as the local emulator of cxone-provider serves it: "
@@ -110,10 +112,9 @@ def _allowed_methods(request: Request) -> str:
 async def _client_gone(_: Request, __: Exception) -> Response:
     """The client hung up before its request was read: nobody is left to answer or to tell.
 
-    Nothing was done for it. The answer goes nowhere (the server drops what is sent on a
-    closed connection); handling it here keeps it out of the log as an error.
+    Handling it here keeps it out of the log as an error.
     """
-    return Response(status_code=CLIENT_CLOSED_REQUEST)
+    return client_gone_response()
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:

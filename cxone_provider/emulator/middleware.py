@@ -35,7 +35,11 @@ from cxone_provider.emulator.exceptions import (
 )
 from cxone_provider.emulator.oauth import basic_credentials
 from cxone_provider.emulator.paths import ACTION_WRITES
-from cxone_provider.emulator.responses import error_response, oauth_error_response
+from cxone_provider.emulator.responses import (
+    client_gone_response,
+    error_response,
+    oauth_error_response,
+)
 from cxone_provider.emulator.scope import (
     CLIENT_KEY,
     DROP_KEY,
@@ -157,8 +161,9 @@ class LimitedBodies(_Layer):
         size = 0
         while True:
             message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
+            if message["type"] != "http.request":  # the client went away
+                await client_gone_response()(scope, receive, send)
+                return
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > limit:
