@@ -1,4 +1,9 @@
-"""Shared fixtures: the emulator, started as a user would start it, over real HTTP."""
+"""Fixtures every level shares: the emulator, started as a user would start it, over real HTTP.
+
+Each folder of tests has a conftest of its own for what only its tests share; the helper
+modules beside this file (`emulator_process`, `provider_server`, `pulumi_cli`, ...) are on
+`sys.path` through pytest's `pythonpath` setting (pyproject.toml).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from typing import Any
 
 import pytest
 from emulator_process import EmulatorProcess
-from pulumi_cli import REPO, PulumiProject, pulumi_cli
+
+from cxone_provider.api.client import CxoneClient
 
 StartEmulator = Callable[..., EmulatorProcess]
 
@@ -46,27 +52,8 @@ def start_emulator(tmp_path: Path) -> Iterator[StartEmulator]:
         process.stop()
 
 
-def local_stack_on(project: PulumiProject, base_url: str) -> None:
-    """Point the project's `local` stack file at an emulator (the only change to it)."""
-    local = project.root / "stacks" / "Pulumi.local.yaml"
-    text = local.read_text(encoding="utf-8")
-    local.write_text(text.replace("http://127.0.0.1:8765", base_url), encoding="utf-8")
-
-
 @pytest.fixture
-def engine_project(tmp_path: Path, emulator: EmulatorProcess) -> PulumiProject:
-    """A copy of the repository's project, its `local` stack on the emulator; no stack yet.
-
-    Needs the Pulumi CLI (skipped without it, unless CXONE_REQUIRE_PULUMI=1).
-    """
-    project = PulumiProject.copy_of(REPO, tmp_path, pulumi=pulumi_cli())
-    local_stack_on(project, emulator.base_url)
-    return project
-
-
-@pytest.fixture
-def deployed_project(engine_project: PulumiProject) -> PulumiProject:
-    """`engine_project` after `pulumi stack init local` and a first `pulumi up`."""
-    engine_project.run("stack", "init", "local")
-    engine_project.up()
-    return engine_project
+def api(emulator: EmulatorProcess) -> Iterator[CxoneClient]:
+    """A client of the emulator, to look at (and change) the tenant behind Pulumi's back."""
+    with CxoneClient(emulator.base_url, emulator.client_id, emulator.client_secret) as client:
+        yield client

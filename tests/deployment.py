@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import ProviderServer, Recorded, engine_updates, inputs
+from provider_server import ProviderServer, Recorded, engine_updates, inputs
 
 from cxone_provider.deploy.resource import DataActionArgs
 

@@ -272,3 +272,10 @@ def wait_for(predicate: Any, *, timeout_s: float, what: str) -> None:
             msg = f"timed out after {timeout_s:g} s waiting for {what}"
             raise AssertionError(msg)
         time.sleep(0.05)
+
+
+def local_stack_on(project: PulumiProject, base_url: str) -> None:
+    """Point the project's `local` stack file at an emulator (the only change to it)."""
+    local = project.root / "stacks" / "Pulumi.local.yaml"
+    text = local.read_text(encoding="utf-8")
+    local.write_text(text.replace("http://127.0.0.1:8765", base_url), encoding="utf-8")

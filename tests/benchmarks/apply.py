@@ -28,7 +28,7 @@ sys.path.insert(0, str(TESTS))
 import httpx  # noqa: E402 -- after the path to the test helpers
 from deployment import Deployment, action_tree  # noqa: E402
 from emulator_process import EmulatorProcess  # noqa: E402
-from engine import ProviderServer  # noqa: E402
+from provider_server import ProviderServer  # noqa: E402
 
 from cxone_provider.deploy.resource import DataActionArgs  # noqa: E402
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deployment import Deployment, action_tree
 from emulator_process import EmulatorProcess
-from engine import ProviderServer
+from provider_server import ProviderServer
 
 
 def main() -> None:

@@ -12,12 +12,6 @@ from emulator_process import API_ACTIONS, action_body
 # Top-level code that keeps the V8 check busy for 0.5 s: the request stays in flight that long.
 
 
-@pytest.fixture
-def api(emulator):
-    with emulator.api() as client:
-        yield client
-
-
 def post(api: httpx.Client, body: dict, key: str | None) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key is not None else {}
     return api.post(API_ACTIONS, json=body, headers=headers)

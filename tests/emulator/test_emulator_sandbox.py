@@ -14,12 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 
-@pytest.fixture
-def api(emulator):
-    with emulator.api() as client:
-        yield client
-
-
 def create(api: httpx.Client, name: str, *dependencies: str, content: str) -> dict:
     response = api.post(API_ACTIONS, json=action_body(name, *dependencies, content=content))
     assert response.status_code == 201, response.text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from stack_mocks import mocked_engine, run
+from stack_mocks import run
 
 from cxone_provider.api.client import CxoneClient
 from cxone_provider.api.errors import ConfigurationError, DependencyCycleError, DependencyGraphError
@@ -16,13 +16,6 @@ from cxone_provider.deploy.catalog import ActionCatalog
 from cxone_provider.deploy.resource import DataActionArgs
 
 ECHO = "function main(context) { return context.input; }"
-
-
-@pytest.fixture
-def monitor():
-    """A mocked Pulumi engine for one test, recording registrations."""
-    with mocked_engine() as recording:
-        yield recording
 
 
 def lead_catalog() -> ActionCatalog:

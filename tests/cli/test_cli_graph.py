@@ -32,11 +32,6 @@ RED = "#d93025"
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    return copy_project(tmp_path_factory.mktemp("graph-example"))
-
-
-@pytest.fixture(scope="module")
 def broken(tmp_path_factory):
     """The example with a cycle and a typo in a dependency."""
     project = copy_project(tmp_path_factory.mktemp("graph-broken"))

@@ -13,9 +13,16 @@ import signal
 
 import pytest
 from cli_projects import ACTIONS
-from conftest import local_stack_on
 from emulator_process import API_ACTIONS
-from pulumi_cli import REPO, PulumiProject, kill_group, processes_in, pulumi_cli, wait_for
+from pulumi_cli import (
+    REPO,
+    PulumiProject,
+    kill_group,
+    local_stack_on,
+    processes_in,
+    pulumi_cli,
+    wait_for,
+)
 
 pytestmark = pytest.mark.engine
 

@@ -24,12 +24,6 @@ def assert_error(response: httpx.Response, status: int, code: str) -> list[dict]
     return body["details"]
 
 
-@pytest.fixture
-def api(emulator):
-    with emulator.api() as client:
-        yield client
-
-
 def create(api: httpx.Client, name: str, *dependencies: str, **fields) -> dict:
     response = api.post(API_ACTIONS, json={**action_body(name, *dependencies), **fields})
     assert response.status_code == 201, response.text

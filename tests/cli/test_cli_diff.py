@@ -17,7 +17,7 @@ import pulumi
 import pytest
 from cli_projects import ECHO, cxone, emulator_env, write_program
 from emulator_process import EmulatorProcess
-from engine import ForwardingMocks, ProviderServer
+from provider_server import ForwardingMocks, ProviderServer, emulator_settings
 from pulumi.runtime.settings import set_root_resource
 from stack_mocks import run_stack_program
 
@@ -566,14 +566,7 @@ def deploy(tmp_path):
     def run(folder, emulator, stack):
         plugin = ProviderServer(tmp_path)
         plugins.append(plugin)
-        plugin.configure(
-            {
-                "cxone:baseUrl": emulator.base_url,
-                "cxone:clientId": emulator.client_id,
-                "cxone:clientSecret": emulator.client_secret,
-            },
-            secret_keys=("cxone:clientSecret",),
-        )
+        plugin.configure(emulator_settings(emulator), secret_keys=("cxone:clientSecret",))
         set_root_resource(None)
         pulumi.runtime.set_mocks(
             ForwardingMocks(plugin), project=folder.name, stack=stack, preview=False

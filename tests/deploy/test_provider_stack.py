@@ -13,7 +13,7 @@ import pulumi
 import pytest
 from cli_projects import ACTIONS as EXAMPLE_ACTIONS
 from cli_projects import STACKS
-from engine import ForwardingMocks, ProviderServer
+from provider_server import ForwardingMocks, ProviderServer, emulator_settings
 from pulumi.runtime.settings import set_root_resource
 from stack_mocks import run_stack_program
 
@@ -29,13 +29,7 @@ def deploy(tmp_path, emulator):
         plugin = ProviderServer(tmp_path)
         plugins.append(plugin)
         plugin.configure(
-            {
-                "cxone:baseUrl": emulator.base_url,
-                "cxone:clientId": emulator.client_id,
-                "cxone:clientSecret": emulator.client_secret,
-                "cxone:onTestFailure": "fail",
-            },
-            secret_keys=("cxone:clientSecret",),
+            emulator_settings(emulator, onTestFailure="fail"), secret_keys=("cxone:clientSecret",)
         )
         mocks = ForwardingMocks(plugin, state)
         set_root_resource(None)

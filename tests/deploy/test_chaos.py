@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 from deployment import Deployment, action_tree
-from engine import ProviderServer, WebhookReceiver
+from provider_server import ProviderServer, WebhookReceiver, emulator_settings
 
 from cxone_provider.api.client import CxoneClient
 
@@ -22,19 +22,13 @@ CHAOS = ("--fault-rate", "0.2", "--drop-rate", "0.1", "--rate-limit", "50", "--s
 
 @pytest.fixture
 def start_plugin(tmp_path):
-    """Start plugins configured for an emulator; each is killed at teardown."""
+    """Start plugins configured for a given emulator (not the session's); killed at teardown."""
     plugins: list[ProviderServer] = []
 
     def start(emulator, **overrides: str) -> ProviderServer:
         plugin = ProviderServer(tmp_path)
         plugin.configure(
-            {
-                "cxone:baseUrl": emulator.base_url,
-                "cxone:clientId": emulator.client_id,
-                "cxone:clientSecret": emulator.client_secret,
-                "cxone:auditLog": str(tmp_path / "audit.jsonl"),
-                **{f"cxone:{key}": value for key, value in overrides.items()},
-            },
+            emulator_settings(emulator, auditLog=str(tmp_path / "audit.jsonl"), **overrides),
             secret_keys=("cxone:clientSecret",),
         )
         plugins.append(plugin)

@@ -8,7 +8,7 @@ import logging
 import time
 
 import pytest
-from engine import WebhookReceiver, verify_standard_webhook
+from provider_server import WebhookReceiver, verify_standard_webhook
 
 from cxone_provider.api.urls import shown_url
 from cxone_provider.deploy.webhook import WebhookEvent, WebhookSender
@@ -23,13 +23,6 @@ EVENT = WebhookEvent(
     stack="dev",
     timestamp=1_700_000_000_000,
 )
-
-
-@pytest.fixture
-def receiver():
-    hook = WebhookReceiver()
-    yield hook
-    hook.close()
 
 
 def sender(receiver, *, secret=SECRET, timeout=5.0, attempts=3):

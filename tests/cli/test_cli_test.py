@@ -8,11 +8,6 @@ import pytest
 from cli_projects import copy_project, cxone, edit, write_program
 
 
-@pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    return copy_project(tmp_path_factory.mktemp("test-example"))
-
-
 def test_a_declared_action_passes_its_declared_test(example):
     """lead_score with its test_input returns its expected_output, through two dependencies."""
     ran = cxone("test", "lead_score", "--program", example, "--json")

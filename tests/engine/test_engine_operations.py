@@ -12,9 +12,8 @@ import sys
 
 import pytest
 from cli_projects import ACTIONS
-from conftest import local_stack_on
 from emulator_process import API_ACTIONS
-from pulumi_cli import REPO, PulumiProject, pulumi_cli
+from pulumi_cli import REPO, PulumiProject, local_stack_on, pulumi_cli
 
 pytestmark = pytest.mark.engine
 

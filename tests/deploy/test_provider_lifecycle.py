@@ -13,9 +13,7 @@ import time
 
 import grpc
 import pytest
-from engine import (
-    ProviderServer,
-    WebhookReceiver,
+from provider_server import (
     inputs,
     serialized_provider,
     to_struct,
@@ -24,7 +22,6 @@ from engine import (
 )
 from pulumi.runtime.proto import provider_pb2
 
-from cxone_provider.api.client import CxoneClient
 from cxone_provider.api.models import validate_spec
 from cxone_provider.deploy.audit import AuditLog
 from cxone_provider.deploy.properties import PROVIDER_KEY, TYPE_TOKEN
@@ -36,51 +33,8 @@ WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"webhook-key-of-32-bytes-exactly!"
 
 
 @pytest.fixture
-def start_plugin(tmp_path, emulator):
-    """Start provider servers configured for the emulator (plus overrides); killed after."""
-    servers = []
-
-    def start(**overrides):
-        server = ProviderServer(tmp_path)
-        config = {
-            "cxone:baseUrl": emulator.base_url,
-            "cxone:clientId": emulator.client_id,
-            "cxone:clientSecret": emulator.client_secret,
-            "cxone:auditLog": str(tmp_path / "audit.jsonl"),
-            **{f"cxone:{key}": value for key, value in overrides.items()},
-        }
-        server.configure(config, secret_keys=("cxone:clientSecret", "cxone:webhookSecret"))
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.kill()
-
-
-@pytest.fixture
-def plugin(start_plugin):
-    return start_plugin()
-
-
-@pytest.fixture
-def api(emulator):
-    """A client of the emulator, to look at (and change) the tenant behind Pulumi's back."""
-    with CxoneClient(emulator.base_url, emulator.client_id, emulator.client_secret) as client:
-        yield client
-
-
-@pytest.fixture
 def audit(tmp_path):
     return AuditLog(tmp_path / "audit.jsonl")
-
-
-@pytest.fixture
-def receiver():
-    """A webhook endpoint on loopback (answers 200 unless told otherwise)."""
-    hook = WebhookReceiver()
-    yield hook
-    hook.close()
 
 
 def declare(plugin, resource="lead-score", **fields):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stack_mocks import mocked_engine, run, run_stack_program
+from stack_mocks import run, run_stack_program
 
 from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError
 from cxone_provider.api.models import validate_spec
@@ -17,7 +17,7 @@ from cxone_provider.deploy.catalog import ActionCatalog
 from cxone_provider.deploy.resource import DataAction, DataActionArgs
 from cxone_provider.emulator.sandbox import ScriptUnit, run_action
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STACKS = REPO / "stacks"
 ECHO_SCRIPT = "function main(context) { return context.input; }"
 
@@ -30,13 +30,6 @@ EXPECTED_DEPENDENCIES = {
     "crm_match_key": {"normalize_email", "normalize_phone"},
     "route_decision": {"lead_score", "business_hours"},
 }
-
-
-@pytest.fixture
-def monitor():
-    """A mocked Pulumi engine for one test, recording registrations."""
-    with mocked_engine() as recording:
-        yield recording
 
 
 def example_catalog() -> ActionCatalog:

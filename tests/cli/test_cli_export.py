@@ -6,20 +6,13 @@ import uuid
 
 import pytest
 from cli_projects import ACTIONS, REPO, STACKS, cxone, deploy_example, emulator_env
-from engine import ForwardingMocks, ProviderServer
 from paging_server import PagingServer
+from provider_server import ForwardingMocks, ProviderServer
 from stack_mocks import mocked_engine, run_stack_program
 
-from cxone_provider.api.client import CxoneClient
 from cxone_provider.api.models import validate_spec
 from cxone_provider.cli.preflight import preflight
 from cxone_provider.cli.program import evaluate
-
-
-@pytest.fixture
-def api(emulator):
-    with CxoneClient(emulator.base_url, emulator.client_id, emulator.client_secret) as client:
-        yield client
 
 
 def graph_of(validated):

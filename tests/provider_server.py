@@ -429,3 +429,13 @@ def _unwrap_secrets(value: Any) -> Any:
     if isinstance(value, list):
         return [_unwrap_secrets(item) for item in value]
     return value
+
+
+def emulator_settings(emulator: Any, **overrides: str) -> dict[str, str]:
+    """The stack config that connects the provider to an emulator, plus `cxone:<key>` settings."""
+    return {
+        "cxone:baseUrl": emulator.base_url,
+        "cxone:clientId": emulator.client_id,
+        "cxone:clientSecret": emulator.client_secret,
+        **{f"cxone:{key}": value for key, value in overrides.items()},
+    }

@@ -11,7 +11,7 @@ import base64
 import dill
 import grpc
 import pytest
-from engine import ProviderServer, inputs
+from provider_server import ProviderServer, inputs
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
