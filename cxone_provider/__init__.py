@@ -1,9 +1,10 @@
 """cxone-provider: NICE CXone Data Actions as infrastructure as code (Pulumi), with an emulator.
 
-Importing the package has no side effects and does not import Pulumi; the Pulumi names
-(`DataAction`, `DataActionArgs`, `JSON_NULL`, `DataActionProvider`, `ActionCatalog`) load on
-first use. The code is in four layers: `api` (the API as a library), `deploy` (the Pulumi
-side), `emulator` (a local API) and `cli` (the `cxone` command); docs/development.md draws them.
+Importing the package has no side effects and does not import Pulumi nor httpx; the names
+that need them (`DataAction`, `DataActionArgs`, `JSON_NULL`, `DataActionProvider`,
+`ActionCatalog`, `CxoneClient`) load on first use. The code is in four layers: `api` (the API
+as a library), `deploy` (the Pulumi side), `emulator` (a local API) and `cli` (the `cxone`
+command); docs/development.md draws them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from cxone_provider.api.errors import (
 from cxone_provider.api.models import Action, ActionSpec, TestResult, validate_spec
 
 if TYPE_CHECKING:
+    from cxone_provider.api.client import CxoneClient
     from cxone_provider.deploy.catalog import ActionCatalog
     from cxone_provider.deploy.provider import DataActionProvider
     from cxone_provider.deploy.resource import JSON_NULL, DataAction, DataActionArgs
@@ -48,6 +50,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
+    "CxoneClient",
     "CxoneError",
     "DataAction",
     "DataActionArgs",
@@ -70,6 +73,7 @@ __all__ = [
 
 _LAZY = {
     "ActionCatalog": "cxone_provider.deploy.catalog",
+    "CxoneClient": "cxone_provider.api.client",
     "DataAction": "cxone_provider.deploy.resource",
     "DataActionArgs": "cxone_provider.deploy.resource",
     "DataActionProvider": "cxone_provider.deploy.provider",
