@@ -38,23 +38,14 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from cxone_provider.deploy.properties import PROVIDER_KEY, TYPE_TOKEN
 from cxone_provider.deploy.provider import DataActionProvider
 from cxone_provider.deploy.resource import DataActionArgs, registration
+from cxone_provider.deploy.settings import SETTINGS
 
 PROJECT = "cxone-tests"
 STACK = "test"
 CALL_TIMEOUT_S = 120.0
 START_TIMEOUT_S = 30.0
 # Settings from the developer's environment must not leak into a test's plugin process.
-_CLEARED_ENV = (
-    "CXONE_BASE_URL",
-    "CXONE_SITE",
-    "CXONE_CLIENT_ID",
-    "CXONE_CLIENT_SECRET",
-    "WEBHOOK_URL",
-    "CXONE_WEBHOOK_SECRET",
-    "CXONE_AUDIT_LOG",
-    "CXONE_ON_TEST_FAILURE",
-    "CXONE_OPERATION_TIMEOUT",
-)
+SETTINGS_ENV = tuple(setting.env for setting in SETTINGS if setting.env is not None)
 
 
 _SERIALIZING = threading.Lock()
@@ -132,7 +123,7 @@ class ProviderServer:
 
     def __init__(self, workdir: Path, *, env: Mapping[str, str] | None = None) -> None:
         self.stderr_path = workdir / f"provider-stderr-{os.getpid()}-{id(self)}.log"
-        environ = {k: v for k, v in os.environ.items() if k not in _CLEARED_ENV}
+        environ = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
         environ.update(env or {})
         environ["PULUMI_PROJECT"] = PROJECT
         with self.stderr_path.open("wb") as stderr:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from provider_server import SETTINGS_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 TYPE_TOKEN = "pulumi-python:dynamic/dataaction:DataAction"
@@ -29,15 +30,7 @@ PASSPHRASE = "real-engine-tests"
 COMMAND_TIMEOUT_S = 300.0
 # Settings from the developer's environment must not reach the engine or the provider.
 _CLEARED_ENV = (
-    "CXONE_BASE_URL",
-    "CXONE_SITE",
-    "CXONE_CLIENT_ID",
-    "CXONE_CLIENT_SECRET",
-    "WEBHOOK_URL",
-    "CXONE_WEBHOOK_SECRET",
-    "CXONE_AUDIT_LOG",
-    "CXONE_ON_TEST_FAILURE",
-    "CXONE_OPERATION_TIMEOUT",
+    *SETTINGS_ENV,
     "PULUMI_ACCESS_TOKEN",
     "PULUMI_BACKEND_URL",
     "PULUMI_CONFIG_PASSPHRASE_FILE",

@@ -28,7 +28,7 @@ sys.path.insert(0, str(TESTS))
 import httpx  # noqa: E402 -- after the path to the test helpers
 from deployment import Deployment, action_tree  # noqa: E402
 from emulator_process import EmulatorProcess  # noqa: E402
-from provider_server import ProviderServer  # noqa: E402
+from provider_server import ProviderServer, emulator_settings  # noqa: E402
 
 from cxone_provider.deploy.resource import DataActionArgs  # noqa: E402
 
@@ -49,14 +49,7 @@ def provider_run(emulator: EmulatorProcess, workdir: Path, actions: int) -> dict
     """Apply through the plugin as `pulumi up` would; the emulator's counters of that run."""
     plugin = ProviderServer(workdir)
     try:
-        plugin.configure(
-            {
-                "cxone:baseUrl": emulator.base_url,
-                "cxone:clientId": emulator.client_id,
-                "cxone:clientSecret": emulator.client_secret,
-            },
-            secret_keys=("cxone:clientSecret",),
-        )
+        plugin.configure(emulator_settings(emulator), secret_keys=("cxone:clientSecret",))
         emulator.reset()
         deployment = Deployment(plugin, parallelism=ENGINE_PARALLELISM, stack="bench")
         started = time.perf_counter()

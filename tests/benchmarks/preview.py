@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deployment import Deployment, action_tree
 from emulator_process import EmulatorProcess
-from provider_server import ProviderServer
+from provider_server import ProviderServer, emulator_settings
 
 
 def main() -> None:
@@ -34,14 +34,7 @@ def main() -> None:
         emulator = EmulatorProcess(("--rate-limit", "0"), db_path=workdir / "db", cwd=workdir)
         plugin = ProviderServer(workdir)
         try:
-            plugin.configure(
-                {
-                    "cxone:baseUrl": emulator.base_url,
-                    "cxone:clientId": emulator.client_id,
-                    "cxone:clientSecret": emulator.client_secret,
-                },
-                secret_keys=("cxone:clientSecret",),
-            )
+            plugin.configure(emulator_settings(emulator), secret_keys=("cxone:clientSecret",))
             deployed = Deployment(plugin, parallelism=16, stack="bench")
             deployed.apply(declarations)
             before = emulator.stats()["requests_total"]
