@@ -1,7 +1,8 @@
 """`diff`: whether the API would see a change between the state and the checked inputs.
 
 No change is an explicit "none", so dependency order or JSON spacing never shows as a diff; a
-new name replaces (delete first: names are unique per tenant); anything else updates in place.
+new name replaces, and every replacement deletes first (DataAction insists: names are unique
+per tenant); anything else updates in place.
 """
 
 from __future__ import annotations
@@ -66,10 +67,9 @@ def diff_properties(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffRes
     ]
     if "on_test_failure" in unknown or olds.get("on_test_failure") != news.get("on_test_failure"):
         changed.append("on_test_failure")
-    # A replacement under the same name must delete first: names are unique per tenant.
-    delete_first = name_known and new.name == old.name
+    # Replacements delete first, as DataAction's resource option insists (see DataAction).
     if replaces:
-        return DiffResult(changes=True, replaces=replaces, delete_before_replace=delete_first)
+        return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
     if changed:
-        return DiffResult(changes=None, replaces=[], delete_before_replace=delete_first)
-    return DiffResult(changes=False, replaces=[], delete_before_replace=delete_first)
+        return DiffResult(changes=None, replaces=[], delete_before_replace=True)
+    return DiffResult(changes=False, replaces=[], delete_before_replace=True)

@@ -7,7 +7,6 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from cxone_provider.emulator import api, control
@@ -22,15 +21,10 @@ from cxone_provider.emulator.exceptions import (
 )
 from cxone_provider.emulator.middleware import LAYERS
 from cxone_provider.emulator.openapi import contract_openapi
-from cxone_provider.emulator.responses import (
-    client_gone_response,
-    error_response,
-    oauth_error_response,
-)
+from cxone_provider.emulator.responses import error_response, oauth_error_response
 from cxone_provider.emulator.scope import route_of
 
 _log = logging.getLogger(__name__)
-
 DESCRIPTION = (
     "The NICE CXone Data Actions API as the local emulator of cxone-provider serves it: "
     "OAuth 2.0 client credentials, the actions resource with idempotent creates, and the "
@@ -54,7 +48,6 @@ def create_app(backend: EmulatorBackend) -> FastAPI:
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     for layer in reversed(LAYERS):  # add_middleware puts the last one added outermost
         app.add_middleware(layer, backend=backend)
@@ -107,14 +100,6 @@ def _allowed_methods(request: Request) -> str:
     template = route_of(request.scope).template
     operations = contract_openapi(request.app)["paths"].get(template, {})
     return ", ".join(sorted(method.upper() for method in operations))
-
-
-async def _client_gone(_: Request, __: Exception) -> Response:
-    """The client hung up before its request was read: nobody is left to answer or to tell.
-
-    Handling it here keeps it out of the log as an error.
-    """
-    return client_gone_response()
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:

@@ -35,11 +35,7 @@ from cxone_provider.emulator.exceptions import (
 )
 from cxone_provider.emulator.oauth import basic_credentials
 from cxone_provider.emulator.paths import ACTION_WRITES
-from cxone_provider.emulator.responses import (
-    client_gone_response,
-    error_response,
-    oauth_error_response,
-)
+from cxone_provider.emulator.responses import error_response, oauth_error_response
 from cxone_provider.emulator.scope import (
     CLIENT_KEY,
     DROP_KEY,
@@ -139,11 +135,17 @@ def _cross_origin(scope: Scope, host: str | None) -> bool:
     return urlsplit(origin.strip()).netloc.lower() != (host or "").strip().lower()
 
 
+CLIENT_CLOSED_REQUEST: Final = 499
+"""The status counted for a request whose client went away first (nginx's convention)."""
+
+
 class LimitedBodies(_Layer):
     """Refuse a body larger than its route takes (413) before reading more than that.
 
     A declared Content-Length over the limit is refused at once; otherwise the body is read
-    here, chunk by chunk, and handed on whole only if it stays within the limit.
+    here, chunk by chunk, and handed on whole only if it stays within the limit. A client that
+    hangs up before its body is whole gets 499: nothing was done for it, the server drops the
+    answer on the closed connection, and the request is counted, not logged as an error.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -161,8 +163,8 @@ class LimitedBodies(_Layer):
         size = 0
         while True:
             message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                await client_gone_response()(scope, receive, send)
+            if message["type"] != "http.request":
+                await Response(status_code=CLIENT_CLOSED_REQUEST)(scope, receive, send)
                 return
             chunk: bytes = message.get("body", b"")
             size += len(chunk)

@@ -14,8 +14,6 @@ from cxone_provider.emulator.exceptions import EmulatorApiError, OAuthError
 from cxone_provider.emulator.store import StoredAnswer
 
 JSON_TYPE = "application/json"
-CLIENT_CLOSED_REQUEST = 499
-"""The status counted for a request whose client went away first (nginx's convention)."""
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -73,11 +71,3 @@ def oauth_error_response(error: OAuthError) -> Response:
     return json_response(
         error.status, {"error": error.error, "error_description": error.description}, headers
     )
-
-
-def client_gone_response() -> Response:
-    """The answer to a request whose client hung up before it was read: sent nowhere, counted.
-
-    Nothing was done for it; the server drops what is sent on a closed connection.
-    """
-    return Response(status_code=CLIENT_CLOSED_REQUEST)

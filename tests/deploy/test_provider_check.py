@@ -297,12 +297,12 @@ def test_other_changes_update_in_place(server, change):
     assert list(response.replaces) == []
 
 
-def test_a_new_name_replaces_creating_first(server):
-    """Renaming replaces the action; the new name is free, so create before delete."""
+def test_a_new_name_replaces_deleting_first(server):
+    """Renaming replaces the action, deleting first like every replacement (see DataAction)."""
     response = diff(server, recorded(server), name="lead_score_v2")
     assert response.changes == provider_pb2.DiffResponse.DIFF_SOME
     assert list(response.replaces) == ["name"]
-    assert response.deleteBeforeReplace is False
+    assert response.deleteBeforeReplace is True
 
 
 def test_a_type_drift_replaces_deleting_first(server):

@@ -7,11 +7,12 @@ import runpy
 import shutil
 from pathlib import Path
 
+import pulumi
 import pytest
 import yaml
-from stack_mocks import run, run_stack_program
+from stack_mocks import mocked_engine, run, run_stack_program
 
-from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError
+from cxone_provider.api.errors import ConfigurationError, DependencyCycleError, DependencyGraphError
 from cxone_provider.api.models import validate_spec
 from cxone_provider.deploy.catalog import ActionCatalog
 from cxone_provider.deploy.resource import DataAction, DataActionArgs
@@ -187,3 +188,13 @@ def test_registering_a_data_action_leaves_the_pickler_as_it_was():
     before = {name: pickler[name] for name in ("_batch_setitems", "save_dict")}
     run(lambda: DataAction("one", DataActionArgs(name="one_action", script=ECHO_SCRIPT)))
     assert {name: pickler[name] for name in before} == before
+
+
+def test_a_data_action_refuses_create_before_delete_replacements():
+    """delete_before_replace=False is refused with the reason; True is what every one gets."""
+    with mocked_engine(), pytest.raises(ConfigurationError, match="unique per tenant"):
+        DataAction(
+            "x",
+            DataActionArgs(name="x_action", script="function main(c) { return 1; }"),
+            pulumi.ResourceOptions(delete_before_replace=False),
+        )

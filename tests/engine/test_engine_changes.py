@@ -103,7 +103,10 @@ def test_a_new_action_failing_its_test_leaves_nothing_and_the_fix_deploys(
     assert '"Hello, Dana"' in failed.output
     assert "greeting" not in tenant(emulator)
     assert "greeting" not in project.recorded_ids()
-    project.run("preview", "--expect-no-changes", check=False)
+    planned = project.run("preview", "--json").json()["steps"]
+    assert [
+        (step["op"], step["urn"].rsplit("::", 1)[1]) for step in planned if step["op"] != "same"
+    ] == [("create", "greeting")]
 
     project.edit(PROGRAM, 'expected_output="Hello, Dana!"', 'expected_output="Hello, Dana"')
     project.up()
