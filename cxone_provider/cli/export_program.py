@@ -249,6 +249,7 @@ def _text(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# Over 60 lines: the program's text, one line of it per line here, in the order it is read.
 def _program(
     actions: Sequence[Action], files: dict[str, str], unmanaged: Sequence[str], source: str
 ) -> str:
