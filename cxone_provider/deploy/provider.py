@@ -2,7 +2,7 @@
 
 Pulumi dill-pickles this provider into the state and unpickles it, with today's code, in a
 plugin process that serves every `DataAction` of the stack from four threads (see
-`shared/pulumi-dynamic-providers.md`). So: importing this module has no side effects, the
+docs/provider.md, "Under the Pulumi engine"). So: importing this module has no side effects, the
 instance pickles to the same bytes every run and never holds a secret, and each call keeps
 its state in an `Operation` of its own. States written before issue 14 name the class
 `cxone_provider.provider.DataActionProvider`, an alias kept for them.
