@@ -242,7 +242,7 @@ def main() -> None:
     add_LanguageRuntimeServicer_to_server(host, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    print(port, flush=True)  # noqa: T201 -- the engine reads the port from stdout
+    print(port, flush=True)
     # The engine ends its plugins with SIGINT: stop serving, without a traceback.
     signal.signal(signal.SIGINT, lambda _signum, _frame: server.stop(grace=None))
     threading.Thread(target=watch_engine, args=(host, server), daemon=True).start()

@@ -27,7 +27,7 @@ def main() -> int:
         from pulumi import runtime  # noqa: PLC0415
         from pulumi.errors import RunError  # noqa: PLC0415
     except ImportError as exc:
-        print(  # noqa: T201 -- the engine shows the program's stderr
+        print(
             f"The Pulumi SDK cannot be imported by {sys.executable} ({exc}). Install the "
             "project's requirements into this Python (pulumi install, or pip install -r "
             "requirements.txt), or name another interpreter (Pulumi.yaml's virtualenv option, "
