@@ -342,3 +342,10 @@ def test_a_second_401_with_a_fresh_token_is_final(emulator, http, auth):
         emulator.add_fault("GET", ACTIONS_PATH, status=401, count=2)
         with pytest.raises(UnauthorizedError):
             list(client.list_actions())
+
+
+def test_async_use_is_refused_with_a_message(auth):
+    """The Pulumi provider runs in threads: an async client gets NotImplementedError, saying so."""
+    with pytest.raises(NotImplementedError) as caught:
+        auth.auth_flow(httpx.Request("GET", "http://127.0.0.1" + ACTIONS_PATH))
+    assert str(caught.value) == "ClientCredentialsAuth supports httpx.Client only"
