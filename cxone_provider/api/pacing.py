@@ -12,6 +12,7 @@ side, never on the side of 429s.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,14 +26,19 @@ _RESET: Final = "X-RateLimit-Reset"
 class RatePacer:
     """A thread-safe mirror of the server's token bucket; `reserve` says how long to wait."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._capacity = 0.0
         self._rate = 0.0  # tokens per second; 0 until the server has told us its bucket
-        self._tokens = 0.0
+        self._tokens = math.inf  # unlimited until the server has told us its count
         self._updated = 0.0
-        self._known = False
 
     def reserve(self) -> float:
         """Take a token for one request; returns the seconds to sleep before sending it."""
@@ -41,13 +47,14 @@ class RatePacer:
                 return 0.0
             self._refill()
             self._tokens -= 1
-            return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+            # A negative count is a debt of tokens: the time the refill takes to pay it.
+            return max(0.0, -self._tokens / self._rate)
 
     def wait(self) -> None:
         """Sleep until this request's token is due."""
         delay = self.reserve()
         if delay > 0:
-            time.sleep(delay)
+            self._sleep(delay)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn the bucket from an answer's headers; answers without them change nothing."""
@@ -66,8 +73,7 @@ class RatePacer:
                 self._rate = deficit / reset
             # Our own reservations for requests still in flight are already subtracted; the
             # server's count may not include them yet, so the lower of the two is the truth.
-            self._tokens = min(self._tokens, remaining) if self._known else remaining
-            self._known = True
+            self._tokens = min(self._tokens, remaining)
 
     def _refill(self) -> None:
         now = self._clock()

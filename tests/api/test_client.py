@@ -40,10 +40,14 @@ class RecordingTransport(httpx.BaseTransport):
     def __init__(self) -> None:
         self.inner = httpx.HTTPTransport()
         self.requests: list[httpx.Request] = []
+        self.answers: list[httpx.Response] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        return self.inner.handle_request(request)
+        answer = self.inner.handle_request(request)
+        answer.read()
+        self.answers.append(answer)
+        return answer
 
     def close(self) -> None:
         self.inner.close()
@@ -155,7 +159,7 @@ def test_dropped_answer_is_retried_and_replayed_without_a_duplicate(emulator, cl
     """When the server commits a create but the answer is lost, the retry gets the replay."""
     emulator.add_fault("POST", ACTIONS_PATH, drop=True)
     created = client.create_action(spec(), idempotency_key="k-drop")
-    assert created.replayed
+    assert created.replayed is True
     assert created.attempts == 2
     assert [a.id for a in client.list_actions()] == [created.action.id]
 
@@ -169,7 +173,7 @@ def test_400_is_not_retried(client, transport):
     with pytest.raises(ApiError) as caught:
         client.create_action(broken, idempotency_key="k-400")
     assert (caught.value.status, caught.value.code) == (400, "COMPILATION_FAILED")
-    assert caught.value.request_id
+    assert caught.value.request_id == transport.answers[-1].json()["requestId"]
     assert len(transport.sent("POST", ACTIONS_PATH)) == 1
 
 
@@ -333,7 +337,7 @@ def test_a_deadline_cuts_a_request_that_hangs_and_the_same_key_finds_its_action(
     assert time.monotonic() - started < 1.5
     assert isinstance(caught.value.__cause__, TransportError)
     created = client.create_action(spec(), idempotency_key="k-deadline-hold")
-    assert created.replayed
+    assert created.replayed is True
     assert [a.id for a in client.list_actions()] == [created.action.id]
 
 
