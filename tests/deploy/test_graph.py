@@ -642,3 +642,10 @@ def test_no_input_crashes_with_anything_but_a_graph_error(declarations, tenant):
             assert owner in named or problem.field.startswith("declaration #")
     else:
         assert_respects_every_edge(result.order, declarations)
+
+
+def test_a_cycle_among_tenant_actions_starts_at_the_first_listed_one():
+    """Tenant actions rank after declared ones, in the order given, so t1 -> t2 starts at t1."""
+    result = outcome([D("a")], tenant_actions={"t1": ["t2"], "t2": ["t1"]})
+    assert isinstance(result, DependencyCycleError)
+    assert result.cycles == [["t1", "t2", "t1"]]
