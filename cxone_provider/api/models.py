@@ -158,9 +158,8 @@ class Action(_ApiModel):
         return ActionSpec.model_construct(
             name=self.name,
             description=self.description,
-            type="SCRIPT",
             trigger=self.trigger,
-            script=Script.model_construct(language="JavaScript", content=self.script.content),
+            script=Script.model_construct(content=self.script.content),
             enabled=self.enabled,
             dependencies=self.dependencies,
         )

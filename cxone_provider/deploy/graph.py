@@ -113,7 +113,7 @@ class _Validator:
         self.kinds: dict[tuple[str, str], frozenset[str]] = {}
         self.problems: list[Problem] = []
         self.cycles: list[tuple[list[str], Problem]] = []
-        self.in_cycle: dict[str, int] = {}
+        self.dependency_component: dict[str, int] = {}
         self.ordering_edges: list[tuple[str, str]] = []
 
     def run(self) -> ValidatedGraph:
@@ -181,22 +181,25 @@ class _Validator:
         components = [
             sorted(component, key=self.position.__getitem__)
             for component in nx.strongly_connected_components(self.graph)
-            if len(component) > 1
         ]
         for number, component in enumerate(components):
-            self.in_cycle.update(dict.fromkeys(component, number))
-            found = itertools.islice(
-                nx.simple_cycles(self.graph.subgraph(component)), MAX_CYCLES_PER_COMPONENT + 1
+            self.dependency_component.update(dict.fromkeys(component, number))
+        for component in components:
+            if len(component) > 1:  # a lone action has none: self-dependencies are not edges
+                self._report_cycles(component)
+
+    def _report_cycles(self, component: list[str]) -> None:
+        """The first cycles of one component, sorted; a note when there are more."""
+        found = nx.simple_cycles(self.graph.subgraph(component))
+        first = itertools.islice(found, MAX_CYCLES_PER_COMPONENT)
+        for cycle in sorted((self._rotated(cycle) for cycle in first), key=self._cycle_key):
+            self._cycle(cycle)
+        if next(found, None) is not None:
+            self._problem(
+                f"{component[0]}.dependencies",
+                f"more cycles run through {', '.join(component)}; only the first "
+                f"{MAX_CYCLES_PER_COMPONENT} are shown",
             )
-            cycles = sorted((self._rotated(cycle) for cycle in found), key=self._cycle_key)
-            for cycle in cycles[:MAX_CYCLES_PER_COMPONENT]:
-                self._cycle(cycle)
-            if len(cycles) > MAX_CYCLES_PER_COMPONENT:
-                self._problem(
-                    f"{component[0]}.dependencies",
-                    f"more cycles run through {', '.join(component)}; only the first "
-                    f"{MAX_CYCLES_PER_COMPONENT} are shown",
-                )
 
     def _add_ordering_edges(self) -> None:
         for declaration in self._named_declarations():
@@ -223,6 +226,8 @@ class _Validator:
         """An ordering edge inside a strongly connected component closes a loop.
 
         Edges within a dependency cycle already reported are skipped: that cycle is the news.
+        (Two distinct actions share a strongly connected component of dependencies only
+        when they are on a dependency cycle.)
         """
         component_of = {
             name: index
@@ -232,7 +237,7 @@ class _Validator:
         reported: set[tuple[int, ...]] = set()
         for dependent, target in self.ordering_edges:
             if component_of[dependent] != component_of[target] or (
-                self.in_cycle.get(dependent, -1) == self.in_cycle.get(target, -2)
+                self.dependency_component[dependent] == self.dependency_component[target]
             ):
                 continue
             cycle = [dependent, *nx.shortest_path(self.graph, target, dependent)]
@@ -295,8 +300,8 @@ class _Validator:
         return list(names)
 
     def _unknown(self, declared_by: str, attribute: str, missing: str) -> None:
-        close = difflib.get_close_matches(missing, self.graph.nodes, n=1, cutoff=_SUGGESTION_CUTOFF)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        close = difflib.get_close_matches(missing, self.graph.nodes, cutoff=_SUGGESTION_CUTOFF)
+        hint = f"did you mean {close[0]!r}? " if close else ""  # close[0] is the closest
         if attribute == _DEPENDS_ON:
             message = (
                 f"{missing!r} is not declared in this program; {hint}depends_on names actions "

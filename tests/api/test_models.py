@@ -86,7 +86,7 @@ def test_script_of_65536_utf8_bytes_is_valid():
     script = script_of_bytes(MAX_SCRIPT_BYTES)
     assert len(script.encode()) == MAX_SCRIPT_BYTES
     assert len(script) < MAX_SCRIPT_BYTES  # multi-byte characters: fewer characters than bytes
-    validate_spec(spec_data(script={"content": script}))
+    assert validate_spec(spec_data(script={"content": script})).script.content == script
 
 
 def test_script_of_65537_utf8_bytes_is_rejected_with_its_size():
@@ -124,7 +124,8 @@ def test_script_without_main_is_rejected():
 
 def test_main_may_be_an_arrow_function():
     """Any top-level binding named main that is a function will do."""
-    validate_spec(spec_data(script={"content": "const main = (context) => context.input;"}))
+    script = "const main = (context) => context.input;"
+    assert validate_spec(spec_data(script={"content": script})).script.content == script
 
 
 def test_dependencies_must_be_valid_names():
@@ -135,12 +136,18 @@ def test_dependencies_must_be_valid_names():
 def test_dependencies_must_be_unique():
     """A dependency listed twice is rejected on `dependencies`."""
     message = problems(spec_data(dependencies=["base_transform", "base_transform"]))
-    assert "listed twice" in message["dependencies"]
+    assert message == {
+        "dependencies": "'base_transform' is listed twice in dependencies; list each name once"
+    }
 
 
 def test_an_action_cannot_depend_on_itself():
     """The action's own name in its dependencies is rejected."""
-    assert "itself" in problems(spec_data(dependencies=["lead_score"]))["dependencies"]
+    assert problems(spec_data(dependencies=["lead_score"])) == {
+        "dependencies": (
+            "'lead_score' lists itself in dependencies; an action cannot depend on itself"
+        )
+    }
 
 
 def test_every_problem_is_reported_at_once():
@@ -228,4 +235,51 @@ def test_1000_dependencies_are_valid_and_1001_are_not():
     assert (
         "1001 dependencies are listed, over the limit of 1000"
         in problems(spec_data(dependencies=names))["dependencies"]
+    )
+
+
+def test_a_name_with_a_trailing_newline_is_rejected():
+    """The whole name must match the pattern: `$` must not let a final newline through."""
+    assert problems(spec_data(name="abc\n")) == {
+        "name": "'abc\\n' is not a valid action name: use 3 to 64 characters, "
+        "each a letter, digit, underscore or hyphen"
+    }
+
+
+def test_returned_action_serializes_in_camel_case():
+    """to_api of a returned action gives the contract's camelCase keys, not Python's names."""
+    action = Action.model_validate(
+        {
+            "id": "a1",
+            "name": "abc",
+            "script": {"content": VALID_SCRIPT},
+            "version": 1,
+            "createdTimestamp": 5,
+            "modifiedTimestamp": 6,
+        }
+    )
+    assert (action.to_api()["createdTimestamp"], action.to_api()["modifiedTimestamp"]) == (5, 6)
+    assert "created_timestamp" not in action.to_api()
+
+
+def test_a_returned_action_keeps_its_trigger_and_enabled_in_its_spec():
+    """to_spec carries a non-default trigger and a disabled flag over, not the defaults."""
+    action = Action.model_validate(
+        {
+            "id": "a1",
+            "name": "abc",
+            "trigger": {"type": "SCHEDULED"},
+            "enabled": False,
+            "script": {"content": VALID_SCRIPT},
+            "version": 1,
+            "createdTimestamp": 5,
+            "modifiedTimestamp": 6,
+        }
+    )
+    spec = action.to_spec()
+    assert (spec.trigger.type, spec.enabled, spec.type, spec.script.language) == (
+        "SCHEDULED",
+        False,
+        "SCRIPT",
+        "JavaScript",
     )
