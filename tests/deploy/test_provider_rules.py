@@ -104,13 +104,25 @@ def test_problems_come_in_a_fixed_order_with_exact_messages():
     assert [p.field for p in problems][3:] == ["trigger_type", "on_test_failure"]
 
 
-@pytest.mark.parametrize(("policy", "failures"), [("fail", 0), ("warn", 0), (None, 0), ("no", 1)])
-def test_only_fail_and_warn_are_test_policies(policy, failures):
+@pytest.mark.parametrize("policy", ["fail", "warn", None])
+def test_fail_warn_or_nothing_are_test_policies(policy):
     """on_test_failure takes 'fail', 'warn' or nothing (the stack's setting)."""
     _, problems = input_problems(
         {"name": "lead_score", "script": SCRIPT, "on_test_failure": policy}
     )
-    assert len(problems) == failures
+    assert problems == []
+
+
+def test_another_test_policy_fails_and_says_which_to_use():
+    """Any other policy fails on on_test_failure, naming the two and the stack's setting."""
+    _, problems = input_problems({"name": "lead_score", "script": SCRIPT, "on_test_failure": "no"})
+    assert problems == [
+        Problem(
+            "on_test_failure",
+            "on_test_failure is 'no': use 'fail' or 'warn' (or leave it unset to use the "
+            "stack's cxone:onTestFailure)",
+        )
+    ]
 
 
 # --- diff: what the API would see change ---
