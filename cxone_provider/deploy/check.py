@@ -75,7 +75,7 @@ def input_problems(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Proble
     unknown = {key for key, value in news.items() if contains_unknowns(value)}
     inputs = dict(news)
     name = news.get("name")
-    if "description" not in news and isinstance(name, str) and "name" not in unknown:
+    if "description" not in news and isinstance(name, str):  # an unknown name is no str
         inputs["description"] = default_description(name)
     inputs.setdefault("dependencies", [])
     inputs.setdefault("enabled", True)

@@ -76,16 +76,17 @@ def create_action(operation: Operation, spec: ActionSpec, props: Mapping[str, An
     try:
         verdict = operation.test(action.id, plan)
     except BaseException as exc:
-        outcome = "kept" if taken_over else _roll_back(operation, action.id)
+        outcome = "kept" if taken_over else _roll_back(operation, action.id, exc)
         failed = {"test_status": None, "test_passed": None, "error": type(exc).__name__}
         operation.audit(verb, outcome, action.id, **audit, **failed)
         raise
     audit.update(test_status=verdict.result.status, test_passed=verdict.passed)
     if not verdict.passed and operation.policy(plan) == "fail" and not taken_over:
-        outcome = _roll_back(operation, action.id)
+        error = TestFailedError(spec.name, verdict.failure_status, verdict.reason)
+        outcome = _roll_back(operation, action.id, error)
         operation.notify("ACTION_TEST_FAILED", action.id, verdict, latency_ms)
         operation.audit(verb, outcome, action.id, **audit)
-        raise TestFailedError(spec.name, verdict.failure_status, verdict.reason)
+        raise error
     _report(operation, action, verdict, latency_ms, taken_over=taken_over)
     operation.audit(verb, "adopted" if taken_over else "created", action.id, **audit)
     return CreateResult(action.id, state_outputs(props, action, verdict, latency_ms))
@@ -185,14 +186,19 @@ def _create_round(
     return Created(current, replayed=True, attempts=created.attempts)
 
 
-def _roll_back(operation: Operation, action_id: str) -> str:
+def _roll_back(operation: Operation, action_id: str, error: BaseException) -> str:
     """Delete what this create made, so a failed create leaves nothing behind.
 
-    Runs outside the operation's deadline; returns the audit outcome.
+    Runs outside the operation's deadline. When the delete fails too, `error` (why the create
+    failed, which the user reads) gets a note saying what stays. Returns the audit outcome.
     """
     try:
         operation.client.delete_action(action_id)
     except CxoneError as exc:
+        error.add_note(
+            f"Deleting {action_id} again failed ({exc}), so the action stays on the tenant: "
+            "the next `pulumi up` adopts it and tests it again, or delete it by hand."
+        )
         logger.exception(
             "Data Action %r: the create failed and deleting %s again failed too (%s); the "
             "next `pulumi up` adopts it, or delete it by hand",

@@ -55,18 +55,15 @@ def diff_properties(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffRes
         # Asked when an action this one calls is deleted and recreated: the tenant refuses to
         # delete an action that is still called, so this one goes first and comes back after.
         replaces.append("dependencies")
-    changed = [
-        key
-        for key in CONTENT_INPUTS[1:]
-        if key in unknown or getattr(old, key) != getattr(new, key)
-    ]
-    changed += [
-        key
-        for key in JSON_INPUTS
-        if key in unknown or not _same_json_text(olds.get(key), news.get(key))
-    ]
-    if "on_test_failure" in unknown or olds.get("on_test_failure") != news.get("on_test_failure"):
-        changed.append("on_test_failure")
+    changed = (
+        any(key in unknown or getattr(old, key) != getattr(new, key) for key in CONTENT_INPUTS[1:])
+        or any(
+            key in unknown or not _same_json_text(olds.get(key), news.get(key))
+            for key in JSON_INPUTS
+        )
+        or "on_test_failure" in unknown
+        or olds.get("on_test_failure") != news.get("on_test_failure")
+    )
     # Replacements delete first, as DataAction's resource option insists (see DataAction).
     if replaces:
         return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)

@@ -14,7 +14,9 @@ def start_plugin(tmp_path, emulator):
 
     def start(**overrides):
         server = ProviderServer(tmp_path)
-        config = emulator_settings(emulator, auditLog=str(tmp_path / "audit.jsonl"), **overrides)
+        config = emulator_settings(
+            emulator, **{"auditLog": str(tmp_path / "audit.jsonl"), **overrides}
+        )
         server.configure(config, secret_keys=("cxone:clientSecret", "cxone:webhookSecret"))
         servers.append(server)
         return server

@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
 from cxone_provider.api.errors import ActionValidationError
-from cxone_provider.api.models import MAX_SCRIPT_BYTES
+from cxone_provider.api.models import MAX_SCRIPT_BYTES, NAME_RULE
 from cxone_provider.deploy.provider import DataActionProvider
 from cxone_provider.deploy.resource import JSON_NULL, DataActionArgs
 
@@ -192,10 +192,12 @@ def test_self_dependency_fails_on_dependencies(server):
 def test_bad_dependency_name_fails_with_its_position(server):
     """A malformed dependency name is reported on `dependencies`, with its index."""
     checked = server.check("lead-score", declared(dependencies=["base_enrichment", "no way"]))
-    assert len(checked.failures) == 1
-    prop, reason = checked.failures[0]
-    assert prop == "dependencies"
-    assert reason.startswith("dependencies[1]: 'no way' is not a valid action name")
+    assert checked.failures == [
+        (
+            "dependencies",
+            f"dependencies[1]: 'no way' is not a valid action name: use {NAME_RULE}",
+        )
+    ]
 
 
 def test_missing_name_and_script_are_required(server):
