@@ -75,7 +75,7 @@ def test_a_wrong_id_or_secret_is_invalid_client(emulator, auth):
     response = request_token(emulator, auth=auth)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
-    assert response.headers["www-authenticate"].startswith("Basic")
+    assert response.headers["www-authenticate"] == 'Basic realm="cxone-emulator"'
 
 
 def test_credentials_outside_basic_auth_are_invalid_client(emulator):
