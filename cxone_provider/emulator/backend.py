@@ -72,14 +72,14 @@ class EmulatorBackend:
     def reset(self) -> None:
         """Back to a fresh start: no actions, keys, tokens, faults or counts; clients stay.
 
-        The clock runs at the real time again, nothing added (no token or bucket is left
-        that read it).
+        The clock runs at the real time again, nothing added, before the tokens and buckets
+        that read it are forgotten.
         """
+        self.clock.reset()
         self.store.reset()
         self.issuer.reset()
         self.limiter.reset()
         self.token_limiter.reset()
-        self.clock.reset()
         self.faults.reset()
         self.stats.reset()
         self.connections.reset()

@@ -172,6 +172,18 @@ def test_cleared_faults_no_longer_apply(emulator):
         assert api.get(API_ACTIONS).status_code == 200
 
 
+def test_a_reset_lets_a_held_create_go_on_at_once(emulator):
+    """A create held for 60 s is counted in requests_held and ends when the emulator resets."""
+    emulator.add_fault("POST", API_ACTIONS, hold_ms=60_000)
+    headers = {"Idempotency-Key": "key-held"}
+    with emulator.api() as api, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        created = pool.submit(api.post, API_ACTIONS, json=action_body("held"), headers=headers)
+        emulator.wait_until(lambda stats: stats["requests_held"] == 1)
+        emulator.reset()
+        assert created.result(timeout=10).status_code == 201
+    assert emulator.stats()["requests_held"] == 0
+
+
 def test_a_drop_fault_commits_the_change_but_closes_the_connection(emulator):
     """The client sees the connection closed without an answer; the action exists."""
     emulator.add_fault("POST", API_ACTIONS, drop=True)
