@@ -1,7 +1,7 @@
 """The emulator as a user runs it: `python -m cxone_provider emulator` in a subprocess.
 
 `EmulatorProcess` starts it on a free port (read back from what it prints), talks to its
-control API (stats, reset, faults, token expiry) and stops it with a signal. Tests use it
+control API (stats, reset, faults, token expiry, clock) and stops it with a signal. Tests use it
 through the `emulator` and `start_emulator` fixtures of conftest.py.
 """
 
@@ -211,6 +211,12 @@ class EmulatorProcess:
         """POST /_emulator/tokens/expire: the next API call with an old token gets 401."""
         self._call("POST", "/_emulator/tokens/expire")
 
+    def move_clock(self, *, advance_s: float = 0.0, frozen: bool | None = None) -> dict[str, Any]:
+        """POST /_emulator/clock: freeze (or resume) the clock, then advance it `advance_s`."""
+        body: dict[str, Any] = {"advance_s": advance_s, "frozen": frozen}
+        answer: dict[str, Any] = self._call("POST", "/_emulator/clock", json=body).json()
+        return answer
+
     # Conveniences for tests that speak plain HTTP
 
     def token(self, client_id: str | None = None, client_secret: str | None = None) -> str:
@@ -234,7 +240,7 @@ class EmulatorProcess:
         )
 
     def wait_until(self, predicate: Any, *, timeout_s: float = 5.0) -> dict[str, Any]:
-        """Poll the stats until `predicate(stats)` holds; return them."""
+        """Poll the stats until `predicate(stats)` holds (within `timeout_s`); return them."""
         deadline = time.monotonic() + timeout_s
         stats = self.stats()
         while not predicate(stats):

@@ -7,7 +7,6 @@ go to the sandbox, also off the event loop, so a runaway script holds up nobody 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from functools import partial
@@ -102,7 +101,9 @@ async def create_action(
         return send(replay, replayed=True)
     settled = False
     try:
-        await asyncio.sleep(request.scope.get(HOLD_KEY, 0.0))  # a queued hold_ms fault
+        hold_s: float | None = request.scope.get(HOLD_KEY)
+        if hold_s is not None:  # a queued hold_ms fault
+            await backend.faults.hold(hold_s)
         spec = await _validated(body)  # a 400 here is not remembered: the claim is released
         answer = _created(backend, spec)
         backend.store.settle_key(client_id, key, answer)

@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 
+from cxone_provider.emulator.clock import EmulatorClock
 from cxone_provider.emulator.faults import FaultPlan
 from cxone_provider.emulator.oauth import TokenIssuer
 from cxone_provider.emulator.ratelimit import RateLimiter
@@ -24,10 +25,12 @@ class EmulatorBackend:
     """The store, the token issuer, the rate limiters, the fault plan and the counters.
 
     `limiter` holds each client's bucket of API calls, `token_limiter` its bucket of token
-    requests (same rate and burst, counted apart).
+    requests (same rate and burst, counted apart). Token lifetimes and both buckets read
+    one `clock`, which tests can move forward through the control API.
     """
 
     settings: EmulatorSettings
+    clock: EmulatorClock
     store: ActionStore
     issuer: TokenIssuer
     limiter: RateLimiter
@@ -40,12 +43,14 @@ class EmulatorBackend:
     @classmethod
     def from_settings(cls, settings: EmulatorSettings) -> EmulatorBackend:
         """Open the store and set up everything else as the options say."""
+        clock = EmulatorClock()
         return cls(
             settings=settings,
+            clock=clock,
             store=ActionStore(settings.db),
-            issuer=TokenIssuer(settings.clients, ttl_s=settings.token_ttl_s),
-            limiter=RateLimiter(settings.rate_limit, settings.bucket_size),
-            token_limiter=RateLimiter(settings.rate_limit, settings.bucket_size),
+            issuer=TokenIssuer(settings.clients, ttl_s=settings.token_ttl_s, clock=clock),
+            limiter=RateLimiter(settings.rate_limit, settings.bucket_size, clock=clock),
+            token_limiter=RateLimiter(settings.rate_limit, settings.bucket_size, clock=clock),
             faults=FaultPlan(
                 fault_rate=settings.fault_rate, drop_rate=settings.drop_rate, seed=settings.seed
             ),
@@ -60,10 +65,17 @@ class EmulatorBackend:
             **self.stats.snapshot(),
             "connections": self.connections.accepted,
             "actions": self.store.count(),
+            "requests_held": self.faults.held,
+            "sandbox_runs": self.sandbox_slots.borrowed_tokens,
         }
 
     def reset(self) -> None:
-        """Back to a fresh start: no actions, keys, tokens, faults or counts; clients stay."""
+        """Back to a fresh start: no actions, keys, tokens, faults or counts; clients stay.
+
+        The clock runs at the real time again, nothing added, before the tokens and buckets
+        that read it are forgotten.
+        """
+        self.clock.reset()
         self.store.reset()
         self.issuer.reset()
         self.limiter.reset()

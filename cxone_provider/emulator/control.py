@@ -1,7 +1,7 @@
 """The control API for tests and benchmarks (no auth, not in the OpenAPI document).
 
 GET /healthz, GET /_emulator/stats, POST /_emulator/reset, POST and DELETE
-/_emulator/faults, POST /_emulator/tokens/expire.
+/_emulator/faults, POST /_emulator/tokens/expire, POST /_emulator/clock.
 """
 
 from __future__ import annotations
@@ -80,6 +80,15 @@ class FaultRequest(BaseModel):
         return self
 
 
+class ClockRequest(BaseModel):
+    """Move the emulator's clock forward `advance_s`; stop it (`frozen`) or let it run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    advance_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    frozen: bool | None = None
+
+
 @router.get("/healthz")
 async def health() -> Response:
     """The emulator is up."""
@@ -133,3 +142,15 @@ async def expire_tokens(backend: Backend) -> Response:
     """Expire every token issued so far: the next API call with one of them gets 401."""
     backend.issuer.expire_all()
     return Response(status_code=204)
+
+
+@router.post("/_emulator/clock")
+async def move_clock(change: ClockRequest, backend: Backend) -> Response:
+    """Freeze or resume the clock of token lifetimes and rate limits, then advance it."""
+    clock = backend.clock
+    if change.frozen is True:
+        clock.freeze()
+    elif change.frozen is False:
+        clock.resume()
+    clock.advance(change.advance_s)
+    return json_response(200, {"frozen": clock.frozen, "advanced_s": clock.advanced_s})

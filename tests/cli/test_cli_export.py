@@ -117,7 +117,7 @@ def test_scripts_keep_their_exact_bytes_even_with_windows_line_endings(tmp_path,
     assert (out / "actions" / "crlf_echo.js").read_bytes() == content.encode()
     declarations = evaluate(out)
     assert declarations.find("crlf_echo").inputs["script"] == content
-    assert preflight(declarations).ok
+    assert preflight(declarations).findings == ()
     assert created.id not in (out / "__main__.py").read_text()
     assert "adopt=True" in (out / "__main__.py").read_text()
 

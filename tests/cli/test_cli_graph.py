@@ -24,7 +24,7 @@ from cli_projects import (
 
 from cxone_provider.cli.preflight import Edge, GraphPicture, Node, check_graph
 from cxone_provider.cli.program import evaluate
-from cxone_provider.cli.render import render_text, text_tree
+from cxone_provider.cli.render import ARROWS, render_text, text_tree
 from cxone_provider.cli.render_png import PNG_DPI, png_figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -48,7 +48,7 @@ def test_mermaid_of_the_example_has_one_node_per_action_and_one_arrow_per_depend
     """Only the flowchart goes to stdout; exit 0."""
     ran = cxone("graph", example)
     assert ran.exit_code == 0
-    assert ran.stdout.startswith("%% cxone graph:")
+    assert ran.stdout.splitlines()[0] == f"%% cxone graph: {ARROWS}"
     assert "\nflowchart LR\n" in ran.stdout
     ids = mermaid_ids(ran.stdout)
     assert sorted(ids.values()) == sorted(ACTIONS)
@@ -127,7 +127,7 @@ def test_the_json_answer_carries_the_drawing_and_the_graph(broken):
     assert ran.exit_code == 1
     answer = ran.json
     assert (answer["command"], answer["format"], answer["ok"]) == ("graph", "mermaid", False)
-    assert answer["content"].startswith("%% cxone graph:")
+    assert answer["content"].splitlines()[0] == f"%% cxone graph: {ARROWS}"
     kinds = {node["name"]: node["kind"] for node in answer["graph"]["nodes"]}
     assert kinds["busines_hours"] == "unknown"
     assert kinds["lead_score"] == "declared"

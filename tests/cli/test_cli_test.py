@@ -152,25 +152,38 @@ def test_input_that_is_not_json_is_a_usage_error(example):
     assert "--input is not valid JSON" in ran.json["error"]["message"]
 
 
+NOT_JSON = (
+    "main(context) returned a {}, which is not JSON; return a JSON value "
+    "(object, array, string, number, boolean or null)"
+)
+SURROGATE_OUTPUT = (
+    "the output holds a lone UTF-16 surrogate (\\ud800), which is not Unicode text "
+    "and cannot be sent as JSON; return well-formed strings"
+)
+SURROGATE_INPUT = (
+    "the input holds a lone UTF-16 surrogate (\\ud800), which is not Unicode text; "
+    "send well-formed strings"
+)
+
+
 @pytest.mark.parametrize(
-    ("script", "given"),
+    ("script", "given", "error"),
     [
-        ("function main(context) { return function () {}; }", "{}"),
-        ("function main(context) { return Symbol(); }", "{}"),
-        ("function main(context) { return '\\ud800'; }", "{}"),
-        ("function main(context) { throw new Error('\\ud800'); }", "{}"),
-        ("function main(context) { return context.input; }", '"\\ud800"'),
+        ("function main(context) { return function () {}; }", "{}", NOT_JSON.format("function")),
+        ("function main(context) { return Symbol(); }", "{}", NOT_JSON.format("symbol")),
+        ("function main(context) { return '\\ud800'; }", "{}", SURROGATE_OUTPUT),
+        ("function main(context) { throw new Error('\\ud800'); }", "{}", "Error: \\ud800"),
+        ("function main(context) { return context.input; }", '"\\ud800"', SURROGATE_INPUT),
     ],
     ids=["function", "symbol", "surrogate-output", "surrogate-error", "surrogate-input"],
 )
-def test_a_result_that_is_not_json_is_a_failure_in_valid_json(tmp_path, script, given):
+def test_a_result_that_is_not_json_is_a_failure_in_valid_json(tmp_path, script, given, error):
     """Issue 11, case 3: --json stays one valid JSON object; the run is a FAILURE, exit 1."""
     path = tmp_path / "odd.js"
     path.write_text(script)
     ran = cxone("test", path, "--input", given, "--json")
     assert ran.exit_code == 1
-    assert (ran.json["status"], ran.json["output"]) == ("FAILURE", None)
-    assert ran.json["error"]
+    assert (ran.json["status"], ran.json["output"], ran.json["error"]) == ("FAILURE", None, error)
 
 
 def test_a_script_file_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path):

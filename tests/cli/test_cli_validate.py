@@ -65,8 +65,8 @@ def test_the_json_report_of_the_example_lists_actions_graph_and_order(tmp_path):
     assert report["program"]["project"] == "cxone-actions"
     assert report["program"]["stack"] == "local"
     assert [action["name"] for action in report["program"]["actions"]] == list(ACTIONS)
-    assert report["program"]["actions"][0]["script_file"].endswith(
-        "stacks/actions/normalize_phone.js"
+    assert report["program"]["actions"][0]["script_file"] == str(
+        project / "stacks" / "actions" / "normalize_phone.js"
     )
     edges = {(edge["from"], edge["to"]) for edge in report["graph"]["edges"]}
     assert edges == EXAMPLE_EDGES
@@ -431,7 +431,7 @@ def test_a_script_file_that_is_not_utf8_is_a_problem_at_the_line_that_reads_it(t
     ran = cxone("validate", project, "--json")
     assert ran.exit_code == 1
     (problem,) = [p for p in ran.json["problems"] if p["kind"] == "program"]
-    assert problem["file"].endswith("__main__.py")
+    assert problem["file"] == str(project / "stacks" / "__main__.py")
     assert "crm_match_key.js' is not UTF-8 text (byte 0xff" in problem["message"]
 
 

@@ -7,6 +7,7 @@ through typer's runner, or `cxone` in a subprocess where the process itself matt
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import signal
 import socket
@@ -116,7 +117,7 @@ def test_validate_names_a_misspelt_setting_and_the_closest_known_one(tmp_path):
     [problem] = ran.json["problems"]
     assert problem["kind"] == "config"
     assert problem["field"] == "cxone:baseURL"
-    assert problem["file"].endswith("Pulumi.ci.yaml")
+    assert problem["file"] == str(project / "stacks" / "Pulumi.ci.yaml")
     assert problem["line"] == 3
     assert "did you mean cxone:baseUrl?" in problem["message"]
 
@@ -249,6 +250,7 @@ def test_ctrl_c_during_a_local_test_prints_one_line(tmp_path):
     deadline = time.monotonic() + 30
     while not v8_loaded(process.pid) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert v8_loaded(process.pid), "V8 was not running the script when SIGINT was to be sent"
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130
@@ -285,7 +287,7 @@ def test_a_python_syntax_error_is_placed_in_the_program(tmp_path):
     ran = cxone("validate", program, "--json")
     assert ran.exit_code == 1
     [problem] = ran.json["problems"]
-    assert problem["file"].endswith("__main__.py")
+    assert problem["file"] == str(program / "__main__.py")
     assert (problem["line"], problem["column"]) == (2, 12)
     assert "SyntaxError" in problem["message"]
 
@@ -401,7 +403,7 @@ def test_version_prints_the_package_version():
     """`cxone --version`: the version of the installed distribution, exit 0."""
     ran = cxone("--version")
     assert ran.exit_code == 0
-    assert ran.stdout.strip().startswith("cxone 0.")
+    assert ran.stdout == f"cxone {importlib.metadata.version('cxone-provider')}\n"
 
 
 def test_the_graph_format_is_accepted_in_any_case(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import time
+import re
 import uuid
 
 import httpx
@@ -41,14 +41,12 @@ def request_token(emulator: EmulatorProcess, **kwargs) -> httpx.Response:
     return httpx.post(emulator.base_url + TOKEN_PATH, timeout=10.0, **kwargs)
 
 
-def assert_api_error(response: httpx.Response, status: int, code: str) -> dict:
+def assert_api_error(response: httpx.Response, status: int, code: str, message: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error", "message", "details", "requestId"}
-    assert body["error"] == code
-    assert body["message"]
-    uuid.UUID(body["requestId"])
-    return body
+    assert (body["error"], body["message"]) == (code, message)
+    assert uuid.UUID(body["requestId"]).version == 4
 
 
 def test_client_credentials_get_a_bearer_token(emulator):
@@ -59,8 +57,14 @@ def test_client_credentials_get_a_bearer_token(emulator):
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
     assert body["scope"] == "DataActions.ReadWrite"
-    assert body["access_token"]
+    assert re.fullmatch(r"cxe_[A-Za-z0-9_-]{43}", body["access_token"])
     assert response.headers["cache-control"] == "no-store"
+    accepted = httpx.get(
+        emulator.base_url + API_ACTIONS,
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+        timeout=10.0,
+    )
+    assert accepted.status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -71,7 +75,7 @@ def test_a_wrong_id_or_secret_is_invalid_client(emulator, auth):
     response = request_token(emulator, auth=auth)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
-    assert response.headers["www-authenticate"].startswith("Basic")
+    assert response.headers["www-authenticate"] == 'Basic realm="cxone-emulator"'
 
 
 def test_credentials_outside_basic_auth_are_invalid_client(emulator):
@@ -117,17 +121,28 @@ def test_basic_credentials_are_form_urldecoded(clients_emulator):
     assert response.json()["scope"] == "DataActions.Read DataActions.ReadWrite"
 
 
+EXPIRED_TOKEN = "the access token has expired; request a new one"
+SEND_A_BEARER_TOKEN = "send Authorization: Bearer <access_token> from POST /api/v2/oauth/token"
+UNKNOWN_TOKEN = "the access token is unknown; request a new one"
+
+
 @pytest.mark.parametrize(
-    "authorization",
-    [None, "Bearer", "Bearer  x", "Basic ZGVtbzpkZW1vLXNlY3JldA==", "Bearer not-a-token"],
+    ("authorization", "message"),
+    [
+        (None, SEND_A_BEARER_TOKEN),
+        ("Bearer", SEND_A_BEARER_TOKEN),
+        ("Bearer  x", UNKNOWN_TOKEN),
+        ("Basic ZGVtbzpkZW1vLXNlY3JldA==", SEND_A_BEARER_TOKEN),
+        ("Bearer not-a-token", UNKNOWN_TOKEN),
+    ],
     ids=["missing", "empty", "spaced", "basic", "unknown"],
 )
-def test_api_calls_without_a_valid_token_are_unauthorized(emulator, authorization):
+def test_api_calls_without_a_valid_token_are_unauthorized(emulator, authorization, message):
     """401 UNAUTHORIZED, with the contract's error body and WWW-Authenticate: Bearer."""
     headers = {"Authorization": authorization} if authorization is not None else {}
     response = httpx.get(emulator.base_url + API_ACTIONS, headers=headers, timeout=10.0)
-    assert_api_error(response, 401, "UNAUTHORIZED")
-    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert_api_error(response, 401, "UNAUTHORIZED", message)
+    assert response.headers["www-authenticate"] == 'Bearer realm="cxone-emulator"'
 
 
 def test_a_token_without_the_read_write_scope_is_insufficient_scope(clients_emulator):
@@ -138,7 +153,8 @@ def test_a_token_without_the_read_write_scope_is_insufficient_scope(clients_emul
         headers={"Authorization": f"Bearer {token}"},
         timeout=10.0,
     )
-    assert_api_error(response, 403, "INSUFFICIENT_SCOPE")
+    message = "the access token lacks the DataActions.ReadWrite scope"
+    assert_api_error(response, 403, "INSUFFICIENT_SCOPE", message)
 
 
 def test_expired_tokens_are_unauthorized_until_a_new_one_is_fetched(emulator):
@@ -146,21 +162,31 @@ def test_expired_tokens_are_unauthorized_until_a_new_one_is_fetched(emulator):
     with emulator.api() as api:
         assert api.get(API_ACTIONS).status_code == 200
         emulator.expire_tokens()
-        body = assert_api_error(api.get(API_ACTIONS), 401, "UNAUTHORIZED")
-        assert "expired" in body["message"]
+        assert_api_error(api.get(API_ACTIONS), 401, "UNAUTHORIZED", EXPIRED_TOKEN)
     with emulator.api() as fresh:
         assert fresh.get(API_ACTIONS).status_code == 200
 
 
-def test_tokens_last_as_long_as_token_ttl_says(clients_emulator):
-    """With --token-ttl 1, expires_in is 1 and the token is refused after a second."""
-    response = request_token(clients_emulator, auth=("demo", "demo-secret"))
+@pytest.fixture
+def frozen_clients_emulator(clients_emulator: EmulatorProcess):
+    """The module's emulator with its clock stopped for one test, running again after."""
+    clients_emulator.move_clock(frozen=True)
+    yield clients_emulator
+    clients_emulator.move_clock(frozen=False)
+
+
+def test_tokens_last_as_long_as_token_ttl_says(frozen_clients_emulator):
+    """With --token-ttl 1, expires_in is 1: the token works at 0.999 s, is refused at 1.001 s."""
+    emulator = frozen_clients_emulator
+    response = request_token(emulator, auth=("demo", "demo-secret"))
     assert response.json()["expires_in"] == 1
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    url = clients_emulator.base_url + API_ACTIONS
+    url = emulator.base_url + API_ACTIONS
+    emulator.move_clock(advance_s=0.999)
     assert httpx.get(url, headers=headers, timeout=10.0).status_code == 200
-    time.sleep(1.1)
-    assert_api_error(httpx.get(url, headers=headers, timeout=10.0), 401, "UNAUTHORIZED")
+    emulator.move_clock(advance_s=0.002)
+    expired = httpx.get(url, headers=headers, timeout=10.0)
+    assert_api_error(expired, 401, "UNAUTHORIZED", EXPIRED_TOKEN)
 
 
 def test_health_and_control_endpoints_need_no_token(emulator):
@@ -177,11 +203,12 @@ def test_token_requests_are_rate_limited_per_client(start_emulator):
     emulator = start_emulator(
         "--rate-limit", "1", "--burst", "3", "--client", "a:a-secret", "--client", "b:b-secret"
     )
+    emulator.move_clock(frozen=True)
     statuses = [request_token(emulator, auth=("a", "a-secret")).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     limited = request_token(emulator, auth=("a", "a-secret"))
     assert limited.json()["error"] == "slow_down"
-    assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.headers["Retry-After"] == "1"
     assert request_token(emulator, auth=("b", "b-secret")).status_code == 200
     with httpx.Client(base_url=emulator.base_url) as client:
         token = request_token(emulator, auth=("b", "b-secret")).json()["access_token"]

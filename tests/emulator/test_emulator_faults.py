@@ -13,25 +13,27 @@ ACTION_TEMPLATE = API_ACTIONS + "/{id}"
 
 
 def test_quick_requests_over_the_rate_limit_get_429_with_retry_after(start_emulator):
-    """30 quick requests at --rate-limit 5: some 429 RATE_LIMITED, each with Retry-After."""
+    """--rate-limit 5 (burst 10), clock frozen: requests 11 to 30 get 429 with Retry-After 1."""
     emulator = start_emulator("--rate-limit", "5")
+    emulator.move_clock(frozen=True)
     with emulator.api() as api:
         responses = [api.get(API_ACTIONS) for _ in range(30)]
-    limited = [response for response in responses if response.status_code == 429]
-    assert limited
-    assert {response.status_code for response in responses} == {200, 429}
-    for response in limited:
+    assert [response.status_code for response in responses] == [200] * 10 + [429] * 20
+    assert [response.headers["x-ratelimit-remaining"] for response in responses[:10]] == [
+        str(remaining) for remaining in range(9, -1, -1)
+    ]
+    for response in responses[10:]:
         assert response.json()["error"] == "RATE_LIMITED"
-        assert int(response.headers["retry-after"]) >= 1
-    assert responses[0].status_code == 200
-    assert emulator.stats()["rate_limited"] == len(limited)
+        assert response.headers["retry-after"] == "1"
+    assert emulator.stats()["rate_limited"] == 20
 
 
 def test_the_bucket_refills_at_the_rate_and_each_client_has_its_own(start_emulator):
-    """After Retry-After the client is served again; another client was never limited."""
+    """At 2/s, 0.4 s refills 0.8 of a request and 0.6 s a whole one; client b is untouched."""
     emulator = start_emulator(
         "--rate-limit", "2", "--burst", "2", "--client", "a:a-secret", "--client", "b:b-secret"
     )
+    emulator.move_clock(frozen=True)
     with emulator.api() as first:
         statuses = [first.get(API_ACTIONS).status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
@@ -42,21 +44,23 @@ def test_the_bucket_refills_at_the_rate_and_each_client_has_its_own(start_emulat
             timeout=10,
         )
         assert other.status_code == 200
-        time.sleep(0.6)
+        emulator.move_clock(advance_s=0.4)
+        assert first.get(API_ACTIONS).status_code == 429
+        emulator.move_clock(advance_s=0.2)
         assert first.get(API_ACTIONS).status_code == 200
 
 
 def test_every_api_answer_carries_the_rate_limit_headers(emulator):
     """X-RateLimit-Limit, -Remaining and -Reset on 2xx and 4xx answers alike."""
+    emulator.move_clock(frozen=True)
     with emulator.api() as api:
         ok = api.get(API_ACTIONS)
         missing = api.get(API_ACTIONS + "/no-such-id")
-    for response in (ok, missing):
-        assert response.headers["x-ratelimit-limit"] == "40"
-        assert 0 <= int(response.headers["x-ratelimit-remaining"]) < 40
-        assert int(response.headers["x-ratelimit-reset"]) >= 1
     assert missing.status_code == 404
-    assert int(missing.headers["x-ratelimit-remaining"]) < int(ok.headers["x-ratelimit-remaining"])
+    for response, remaining in ((ok, "39"), (missing, "38")):
+        assert response.headers["x-ratelimit-limit"] == "40"
+        assert response.headers["x-ratelimit-remaining"] == remaining
+        assert response.headers["x-ratelimit-reset"] == "1"
 
 
 def test_latency_is_added_to_api_answers_without_blocking_others(start_emulator):
@@ -146,7 +150,7 @@ def test_a_fault_may_name_its_code(emulator):
 
 
 def test_a_token_endpoint_fault_answers_like_the_token_endpoint(emulator):
-    """A 401 fault on the token endpoint is an RFC 6749 invalid_client answer."""
+    """A 401 fault on the token endpoint is an RFC 6749 invalid_client answer, once."""
     emulator.add_fault("POST", TOKEN_PATH, status=401)
     response = httpx.post(
         emulator.base_url + TOKEN_PATH,
@@ -155,7 +159,9 @@ def test_a_token_endpoint_fault_answers_like_the_token_endpoint(emulator):
         timeout=10,
     )
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
-    assert emulator.token()
+    assert response.json()["error_description"] == "fault injected by the emulator"
+    with emulator.api() as api:
+        assert api.get(API_ACTIONS).status_code == 200, "the next token request was not faulted"
 
 
 def test_cleared_faults_no_longer_apply(emulator):
@@ -164,6 +170,18 @@ def test_cleared_faults_no_longer_apply(emulator):
     emulator.clear_faults()
     with emulator.api() as api:
         assert api.get(API_ACTIONS).status_code == 200
+
+
+def test_a_reset_lets_a_held_create_go_on_at_once(emulator):
+    """A create held for 60 s is counted in requests_held and ends when the emulator resets."""
+    emulator.add_fault("POST", API_ACTIONS, hold_ms=60_000)
+    headers = {"Idempotency-Key": "key-held"}
+    with emulator.api() as api, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        created = pool.submit(api.post, API_ACTIONS, json=action_body("held"), headers=headers)
+        emulator.wait_until(lambda stats: stats["requests_held"] == 1)
+        emulator.reset()
+        assert created.result(timeout=10).status_code == 201
+    assert emulator.stats()["requests_held"] == 0
 
 
 def test_a_drop_fault_commits_the_change_but_closes_the_connection(emulator):

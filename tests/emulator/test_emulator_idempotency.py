@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
 from emulator_process import API_ACTIONS, action_body
-
-# Top-level code that keeps the V8 check busy for 0.5 s: the request stays in flight that long.
 
 
 def post(api: httpx.Client, body: dict, key: str | None) -> httpx.Response:
@@ -75,18 +72,21 @@ def test_the_body_is_compared_as_json_not_as_bytes(api):
 
 def test_a_key_still_in_flight_is_idempotency_key_in_use_with_retry_after(emulator, api):
     """409 IDEMPOTENCY_KEY_IN_USE with Retry-After: 1 while the first is processed."""
-    emulator.add_fault("POST", API_ACTIONS, hold_ms=500)
+    emulator.add_fault("POST", API_ACTIONS, hold_ms=60_000)
     body = action_body("slow_to_process")
     answers: list[httpx.Response] = []
     first = threading.Thread(target=lambda: answers.append(post(api, body, "key-in-flight")))
     first.start()
-    time.sleep(0.15)
+    emulator.wait_until(lambda stats: stats["requests_held"] == 1)
     concurrent = post(api, body, "key-in-flight")
-    first.join()
+    emulator.clear_faults()  # lets the held create go on
+    first.join(timeout=10)
+    assert not first.is_alive(), "clearing the faults did not let the held create go on"
     assert concurrent.status_code == 409
     assert concurrent.json()["error"] == "IDEMPOTENCY_KEY_IN_USE"
     assert concurrent.headers["retry-after"] == "1"
     assert answers[0].status_code == 201
+    assert emulator.stats()["requests_held"] == 0
     retried = post(api, body, "key-in-flight")
     assert retried.headers["idempotent-replayed"] == "true"
     assert retried.json() == answers[0].json()

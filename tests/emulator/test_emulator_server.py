@@ -15,6 +15,25 @@ import pytest
 from emulator_process import API_ACTIONS, TOKEN_PATH, EmulatorProcess, PeakMemory, action_body
 
 
+def listing_status(emulator: EmulatorProcess) -> int:
+    """The status of a listing made with a fresh token of the emulator's default client."""
+    with emulator.api() as api:
+        return api.get(API_ACTIONS).status_code
+
+
+def granted_scope(emulator: EmulatorProcess, client_id: str, secret: str) -> str:
+    """The scope of a token issued to this client (the request must succeed)."""
+    response = httpx.post(
+        emulator.base_url + TOKEN_PATH,
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+        timeout=10.0,
+    )
+    assert response.status_code == 200, response.text
+    scope: str = response.json()["scope"]
+    return scope
+
+
 def plain(rich_text: str) -> str:
     """A message printed in a rich box, as one line of words."""
     return " ".join(rich_text.translate(str.maketrans("", "", "│╭╮╰╯─")).split())
@@ -48,7 +67,7 @@ def test_configured_clients_are_printed_without_their_secrets(start_emulator):
     assert "ci-bot, ops" in output
     assert "hush-hush" not in output
     assert "also-secret" not in output
-    assert emulator.token()
+    assert listing_status(emulator) == 200
 
 
 def test_actions_survive_a_restart_and_old_tokens_do_not(start_emulator):
@@ -332,8 +351,8 @@ def test_clients_can_come_from_the_environment_and_stay_off_the_command_line(sta
         env={"CXONE_EMULATOR_CLIENTS": "ci:env-secret ops:other-secret:DataActions.Read"},
         client=("ci", "env-secret"),
     )
-    assert emulator.token()
-    assert emulator.token("ops", "other-secret")
+    assert listing_status(emulator) == 200
+    assert granted_scope(emulator, "ops", "other-secret") == "DataActions.Read"
     command_line = Path(f"/proc/{emulator.pid}/cmdline").read_bytes()
     assert b"env-secret" not in command_line
     assert "env-secret" not in "".join(emulator.output)
@@ -344,7 +363,8 @@ def test_clients_can_come_from_a_file(start_emulator, tmp_path):
     clients = tmp_path / "clients.txt"
     clients.write_text("# CI's client\nci:file-secret\n\nops:ops-secret:DataActions.Read\n")
     emulator = start_emulator("--clients-file", str(clients), client=("ci", "file-secret"))
-    assert emulator.token()
+    assert listing_status(emulator) == 200
+    assert granted_scope(emulator, "ops", "ops-secret") == "DataActions.Read"
     assert b"file-secret" not in Path(f"/proc/{emulator.pid}/cmdline").read_bytes()
     with httpx.Client(base_url=emulator.base_url) as plain:
         refused = plain.post(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import itertools
 import json
 import threading
@@ -29,7 +28,7 @@ from cxone_provider.emulator.exceptions import (
 )
 from cxone_provider.emulator.rules import find_cycle
 from cxone_provider.emulator.sandbox import ScriptUnit
-from cxone_provider.emulator.store import IDEMPOTENCY_TTL_MS, ActionStore, StoredAnswer
+from cxone_provider.emulator.store import IDEMPOTENCY_TTL_MS, ActionStore, Page, StoredAnswer
 
 
 class Clock:
@@ -210,28 +209,115 @@ def test_a_foreign_cursor_is_validation_failed_on_the_cursor(store):
     assert caught.value.details[0]["field"] == "cursor"
 
 
+FOREIGN_CURSOR = "cursor is not one this server gave out; pass the nextCursor of the previous page"
+SQLITE_INTEGERS = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+
+
+@pytest.fixture(scope="module")
+def listed_store():
+    """A store of five actions, two of them created in the same millisecond; only read."""
+    clock = Clock()
+    opened = ActionStore(clock=clock)
+    for index, name in enumerate(["first", "second", "third", "fourth", "fifth"]):
+        clock.now += 1 if index != 2 else 0
+        opened.create(spec(name))
+    yield opened
+    opened.close()
+
+
+def position(action) -> tuple[int, str]:
+    return action.created_timestamp, action.id
+
+
+def as_cursor(value: object) -> str:
+    """A JSON value in the cursor's encoding (URL-safe base64, without padding)."""
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3),
+    max_leaves=4,
+)
+
+
+def names_a_position(value: object) -> bool:
+    """Whether a JSON value is shaped like the server's positions: [integer, string]."""
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and isinstance(value[1], str)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(cursor=st.one_of(st.text(min_size=1), st.builds(as_cursor, JSON_VALUES)))
+def test_any_cursor_gives_a_page_or_validation_failed(listed_store, cursor):
+    """Any cursor string: a page of the last actions in listing order, or VALIDATION_FAILED."""
+    everything = listed_store.page().actions
+    answer: Page | ValidationFailedError
+    try:
+        answer = listed_store.page(cursor=cursor)
+    except ValidationFailedError as error:
+        answer = error
+    if isinstance(answer, ValidationFailedError):
+        assert (answer.message, answer.details) == (
+            FOREIGN_CURSOR,
+            [{"field": "cursor", "message": FOREIGN_CURSOR}],
+        )
+    else:
+        assert answer.next_cursor is None
+        assert answer.actions == everything[len(everything) - len(answer.actions) :]
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     cursor=st.one_of(
-        st.text(min_size=1),
+        st.builds(as_cursor, JSON_VALUES.filter(lambda value: not names_a_position(value))),
         st.builds(
-            lambda value: base64.urlsafe_b64encode(json.dumps(value).encode()).decode(),
-            st.recursive(
-                st.none() | st.booleans() | st.integers() | st.text(),
-                lambda inner: st.lists(inner, max_size=3),
-                max_leaves=4,
-            ),
+            lambda created_ms, action_id: as_cursor([created_ms, action_id]),
+            st.integers().filter(lambda number: not -(2**63) <= number < 2**63),
+            st.text(),
         ),
     )
 )
-def test_any_cursor_gives_a_page_or_validation_failed(cursor):
-    """No cursor string makes the store fail with anything but VALIDATION_FAILED."""
-    store = ActionStore()
-    try:
-        with contextlib.suppress(ValidationFailedError):
-            store.page(cursor=cursor)
-    finally:
-        store.close()
+def test_a_cursor_naming_no_position_is_validation_failed(listed_store, cursor):
+    """Not [integer, string], or an integer SQLite cannot hold: VALIDATION_FAILED on the cursor."""
+    with pytest.raises(ValidationFailedError) as raised:
+        listed_store.page(cursor=cursor)
+    assert raised.value.details == [{"field": "cursor", "message": FOREIGN_CURSOR}]
+
+
+@given(cut=st.integers(min_value=1, max_value=20))
+def test_a_truncated_cursor_is_validation_failed(listed_store, cut):
+    """A cursor the server gave out, cut short, is no cursor: VALIDATION_FAILED."""
+    given_out = listed_store.page(page_size=1).next_cursor
+    assert given_out is not None
+    with pytest.raises(ValidationFailedError) as raised:
+        listed_store.page(cursor=given_out[:-cut])
+    assert raised.value.details == [{"field": "cursor", "message": FOREIGN_CURSOR}]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    anchor=st.integers(min_value=0, max_value=4),
+    created_ms=st.none() | SQLITE_INTEGERS,
+    shift_ms=st.integers(min_value=-1, max_value=1),
+    action_id=st.none() | st.text(),
+)
+def test_a_cursor_naming_any_position_lists_exactly_the_actions_after_it(
+    listed_store, anchor, created_ms, shift_ms, action_id
+):
+    """Any [integer, string] position, near an action or not: the page holds those after it."""
+    everything = listed_store.page().actions
+    near = everything[anchor]
+    wanted = (
+        near.created_timestamp + shift_ms if created_ms is None else created_ms,
+        near.id if action_id is None else action_id,
+    )
+    after = [action for action in everything if position(action) > wanted]
+    assert listed_store.page(cursor=as_cursor(list(wanted))).actions == after
 
 
 def test_script_units_cover_the_transitive_dependencies(store):
@@ -303,7 +389,7 @@ def test_keys_expire_after_24_hours(store, clock):
     store.claim_key("demo", "key-1", "hash-a")
     store.settle_key("demo", "key-1", StoredAnswer(201, {}))
     clock.now += IDEMPOTENCY_TTL_MS / 1000 - 1
-    assert store.claim_key("demo", "key-1", "hash-a") is not None
+    assert store.claim_key("demo", "key-1", "hash-a") == StoredAnswer(201, {})
     clock.now += 1
     assert store.claim_key("demo", "key-1", "hash-b") is None
 
