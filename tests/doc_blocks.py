@@ -41,6 +41,9 @@ _COPY_IGNORED = shutil.ignore_patterns(
     ".pytest_cache",
     ".mypy_cache",
     ".ruff_cache",
+    ".coverage*",
+    ".mutation",
+    "mutants",
     "*.egg-info",
     "*.sqlite3*",
 )

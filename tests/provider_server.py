@@ -159,6 +159,17 @@ class ProviderServer:
         """Everything the plugin wrote to stderr so far (the engine shows this to the user)."""
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
+    def stop(self) -> None:
+        """End it as `pulumi` ends a plugin after a deployment: SIGINT, then SIGKILL if it lingers.
+
+        Ending gracefully lets the process save what it must at exit (a coverage run's data);
+        `kill()` is the crash.
+        """
+        try:
+            self.kill(signal.SIGINT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """End the process (SIGKILL by default: no cleanup, as in a crash); safe to repeat."""
         if hasattr(self, "channel"):

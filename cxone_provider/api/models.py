@@ -58,6 +58,47 @@ class _ApiModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
+# The rules of the validators live in plain functions, where a mutation tester reaches them.
+
+
+def _checked_script(content: str) -> str:
+    size = len(content.encode("utf-8"))
+    if size > MAX_SCRIPT_BYTES:
+        raise PydanticCustomError(
+            "script_too_large",
+            "the script is {size} bytes in UTF-8, over the limit of {limit} bytes; move "
+            "shared code into a dependency action or shorten it",
+            {"size": size, "limit": MAX_SCRIPT_BYTES},
+        )
+    error = check_script(content)
+    if error is not None:
+        raise PydanticCustomError(
+            "script_syntax",
+            "line {line}, column {column}: {message}",
+            {"line": error.line, "column": error.column, "message": error.message},
+        )
+    return content
+
+
+def _checked_dependencies(dependencies: tuple[str, ...], own_name: str | None) -> tuple[str, ...]:
+    if len(dependencies) > MAX_DEPENDENCIES:
+        raise PydanticCustomError(
+            "too_many_dependencies",
+            "{count} dependencies are listed, over the limit of {limit}; split the action",
+            {"count": len(dependencies), "limit": MAX_DEPENDENCIES},
+        )
+    seen: set[str] = set()
+    for dependency in dependencies:
+        if dependency == own_name:
+            msg = f"{own_name!r} lists itself in dependencies; an action cannot depend on itself"
+            raise PydanticCustomError("self_dependency", msg)
+        if dependency in seen:
+            msg = f"{dependency!r} is listed twice in dependencies; list each name once"
+            raise PydanticCustomError("duplicate_dependency", msg)
+        seen.add(dependency)
+    return dependencies
+
+
 class Trigger(_ApiModel):
     """When the action runs; the provider deploys it, the tenant decides when to run it."""
 
@@ -79,22 +120,7 @@ class Script(StoredScript):
     @field_validator("content")
     @classmethod
     def _size_and_syntax(cls, content: str) -> str:
-        size = len(content.encode("utf-8"))
-        if size > MAX_SCRIPT_BYTES:
-            raise PydanticCustomError(
-                "script_too_large",
-                "the script is {size} bytes in UTF-8, over the limit of {limit} bytes; move "
-                "shared code into a dependency action or shorten it",
-                {"size": size, "limit": MAX_SCRIPT_BYTES},
-            )
-        error = check_script(content)
-        if error is not None:
-            raise PydanticCustomError(
-                "script_syntax",
-                "line {line}, column {column}: {message}",
-                {"line": error.line, "column": error.column, "message": error.message},
-            )
-        return content
+        return _checked_script(content)
 
 
 class ActionSpec(_ApiModel):
@@ -115,25 +141,7 @@ class ActionSpec(_ApiModel):
     def _dependencies_are_distinct_others(
         cls, dependencies: tuple[str, ...], info: ValidationInfo
     ) -> tuple[str, ...]:
-        if len(dependencies) > MAX_DEPENDENCIES:
-            raise PydanticCustomError(
-                "too_many_dependencies",
-                "{count} dependencies are listed, over the limit of {limit}; split the action",
-                {"count": len(dependencies), "limit": MAX_DEPENDENCIES},
-            )
-        own_name = info.data.get("name")
-        seen: set[str] = set()
-        for dependency in dependencies:
-            if dependency == own_name:
-                msg = (
-                    f"{own_name!r} lists itself in dependencies; an action cannot depend on itself"
-                )
-                raise PydanticCustomError("self_dependency", msg)
-            if dependency in seen:
-                msg = f"{dependency!r} is listed twice in dependencies; list each name once"
-                raise PydanticCustomError("duplicate_dependency", msg)
-            seen.add(dependency)
-        return dependencies
+        return _checked_dependencies(dependencies, info.data.get("name"))
 
 
 class Action(_ApiModel):

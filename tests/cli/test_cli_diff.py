@@ -573,11 +573,11 @@ def deploy(tmp_path):
             ForwardingMocks(plugin), project=folder.name, stack=stack, preview=False
         )
         run_stack_program(folder)
-        plugin.kill()
+        plugin.stop()
 
     yield run
     for plugin in plugins:
-        plugin.kill()
+        plugin.stop()
 
 
 def test_the_program_against_its_tenant_finds_an_out_of_band_change(

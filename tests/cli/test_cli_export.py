@@ -34,7 +34,7 @@ def plugin(tmp_path, emulator):
         secret_keys=("cxone:clientSecret",),
     )
     yield server
-    server.kill()
+    server.stop()
 
 
 def test_exporting_the_deployed_example_round_trips(tmp_path, emulator, api, plugin):

@@ -9,7 +9,7 @@ from stack_mocks import mocked_engine
 
 @pytest.fixture
 def start_plugin(tmp_path, emulator):
-    """Start provider servers configured for the emulator (plus overrides); killed after."""
+    """Start provider servers configured for the emulator (plus overrides); stopped after."""
     servers = []
 
     def start(**overrides):
@@ -23,7 +23,7 @@ def start_plugin(tmp_path, emulator):
 
     yield start
     for server in servers:
-        server.kill()
+        server.stop()
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def start_plugin(tmp_path):
 
     yield start
     for plugin in plugins:
-        plugin.kill()
+        plugin.stop()
 
 
 def tenant_actions(emulator) -> list:

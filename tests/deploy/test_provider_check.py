@@ -31,7 +31,7 @@ def server(tmp_path_factory):
     plugin = ProviderServer(tmp_path_factory.mktemp("plugin"))
     plugin.configure({})
     yield plugin
-    plugin.kill()
+    plugin.stop()
 
 
 def declared(**fields):

@@ -35,12 +35,12 @@ def deploy(tmp_path, emulator):
         set_root_resource(None)
         pulumi.runtime.set_mocks(mocks, project="cxone-actions", stack="local", preview=False)
         exports = run_stack_program(folder)
-        plugin.kill()  # `pulumi up` ends its plugin; the next deployment starts a new one
+        plugin.stop()  # `pulumi up` ends its plugin; the next deployment starts a new one
         return mocks, exports
 
     yield run
     for plugin in plugins:
-        plugin.kill()
+        plugin.stop()
 
 
 def test_the_example_stack_applies_then_reapplies_with_no_api_writes(deploy, emulator):
