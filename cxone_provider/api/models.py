@@ -232,7 +232,7 @@ def validate_spec(data: dict[str, Any], *, action: str | None = None) -> ActionS
 def problems_of(error: ValidationError) -> list[Problem]:
     """One Problem per pydantic error, on its dotted field path, with script positions kept."""
     problems = []
-    for item in error.errors(include_url=False):
+    for item in error.errors():
         path = ".".join(str(part) for part in item["loc"]) or "body"
         context = item.get("ctx") or {}
         if item["type"] == "script_syntax":

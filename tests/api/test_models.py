@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from cxone_provider import ActionSpec, ActionValidationError, validate_spec
 from cxone_provider.api.models import MAX_DEPENDENCIES, MAX_SCRIPT_BYTES, Action
@@ -92,9 +93,10 @@ def test_script_of_65536_utf8_bytes_is_valid():
 def test_script_of_65537_utf8_bytes_is_rejected_with_its_size():
     """One byte over the limit fails on script.content and says the size found."""
     script = script_of_bytes(MAX_SCRIPT_BYTES + 1)
-    message = problems(spec_data(script={"content": script}))["script.content"]
-    assert "65537 bytes" in message
-    assert "65536" in message
+    assert problems(spec_data(script={"content": script}))["script.content"] == (
+        "the script is 65537 bytes in UTF-8, over the limit of 65536 bytes; move shared code "
+        "into a dependency action or shorten it"
+    )
 
 
 def test_syntax_error_is_reported_with_line_and_column():
@@ -104,8 +106,14 @@ def test_syntax_error_is_reported_with_line_and_column():
         validate_spec(spec_data(script={"content": script}))
     (problem,) = caught.value.problems
     assert (problem.field, problem.line, problem.column) == ("script.content", 3, 13)
-    assert "Unexpected token" in problem.message
-    assert "line 3, column 13" in str(caught.value)
+    assert problem.message == "SyntaxError: Unexpected token ';'"
+    assert str(caught.value) == (
+        "Data Action 'lead_score' is invalid (1 problem(s)):\n"
+        "  - script.content (line 3, column 13): SyntaxError: Unexpected token ';'"
+    )
+    with pytest.raises(ValidationError) as raw:
+        ActionSpec.model_validate(spec_data(script={"content": script}))
+    assert raw.value.errors()[0]["msg"] == "line 3, column 13: SyntaxError: Unexpected token ';'"
 
 
 def test_unclosed_block_is_reported_on_the_last_line():
@@ -232,10 +240,9 @@ def test_1000_dependencies_are_valid_and_1001_are_not():
     """Issue 11, case 9: the list is bounded, with the limit and the fix in the message."""
     names = [f"dep_{index}" for index in range(MAX_DEPENDENCIES + 1)]
     assert len(validate_spec(spec_data(dependencies=names[:-1])).dependencies) == 1000
-    assert (
-        "1001 dependencies are listed, over the limit of 1000"
-        in problems(spec_data(dependencies=names))["dependencies"]
-    )
+    assert problems(spec_data(dependencies=names)) == {
+        "dependencies": "1001 dependencies are listed, over the limit of 1000; split the action"
+    }
 
 
 def test_a_name_with_a_trailing_newline_is_rejected():
@@ -283,3 +290,48 @@ def test_a_returned_action_keeps_its_trigger_and_enabled_in_its_spec():
         "SCRIPT",
         "JavaScript",
     )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error_type"),
+    [
+        ({"name": "x"}, "action_name"),
+        ({"script": {"content": script_of_bytes(MAX_SCRIPT_BYTES + 1)}}, "script_too_large"),
+        ({"script": {"content": "function main(c) { return c +; }"}}, "script_syntax"),
+        ({"dependencies": [f"dep_{index}" for index in range(1001)]}, "too_many_dependencies"),
+        ({"dependencies": ["lead_score"]}, "self_dependency"),
+        ({"dependencies": ["crm_base", "crm_base"]}, "duplicate_dependency"),
+    ],
+)
+def test_each_rule_has_its_own_error_type_for_programs(overrides, error_type):
+    """Code that builds an ActionSpec itself can tell the broken rule by pydantic's error type."""
+    with pytest.raises(ValidationError) as caught:
+        ActionSpec.model_validate(spec_data(**overrides))
+    assert [error["type"] for error in caught.value.errors()] == [error_type]
+
+
+def test_the_error_names_the_action_given_or_else_the_one_in_the_body():
+    """`action=` wins over the body's name; a body whose name is not text names no action."""
+    broken = spec_data(description="x" * 1025)
+    with pytest.raises(ActionValidationError) as from_body:
+        validate_spec(broken)
+    with pytest.raises(ActionValidationError) as given:
+        validate_spec(broken, action="declared_name")
+    with pytest.raises(ActionValidationError) as unnamed:
+        validate_spec({**broken, "name": 42})
+    assert (from_body.value.action, given.value.action, unnamed.value.action) == (
+        "lead_score",
+        "declared_name",
+        None,
+    )
+    assert str(given.value).startswith("Data Action 'declared_name' is invalid (1 problem(s))")
+
+
+def test_a_body_that_is_not_an_object_is_one_problem_on_body():
+    """JSON that is not an object at all is reported on `body`, naming no action."""
+    with pytest.raises(ActionValidationError) as caught:
+        validate_spec(["not", "an", "object"])  # type: ignore[arg-type]
+    assert caught.value.action is None
+    assert [(problem.field, problem.message) for problem in caught.value.problems] == [
+        ("body", "Input should be a valid dictionary or instance of ActionSpec")
+    ]
