@@ -1,10 +1,11 @@
 """`DataActionProvider`, the dynamic provider behind `DataAction`: what the engine talks to.
 
 Pulumi dill-pickles this provider into the state and unpickles it, with today's code, in a
-plugin process that serves every `DataAction` of the stack from four threads (see
+plugin process that serves every `DataAction` of the stack from a pool of threads (see
 docs/provider.md, "Under the Pulumi engine"). So: importing this module has no side effects, the
-instance pickles to the same bytes every run and never holds a secret, and each call keeps
-its state in an `Operation` of its own. States written before issue 14 name the class
+instance pickles to the same bytes every run and never holds a secret (so it is stored in
+plain text, see `serialize_as_secret_always`), and each call keeps its state in an
+`Operation` of its own. States written before issue 14 name the class
 `cxone_provider.provider.DataActionProvider`, an alias kept for them.
 
 The class only dispatches: `check`, `diff`, `create`, `read`, `update` and `delete` each have
@@ -34,6 +35,7 @@ from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.api.models import validate_spec
 from cxone_provider.deploy.check import check_inputs
 from cxone_provider.deploy.clients import shared_client
+from cxone_provider.deploy.concurrency import widen_provider_pool
 from cxone_provider.deploy.config import load_settings
 from cxone_provider.deploy.create import create_action
 from cxone_provider.deploy.delete import delete_action
@@ -55,6 +57,13 @@ class DataActionProvider(ResourceProvider):
     """
 
     _FORMAT: Final = 1
+    serialize_as_secret_always: Final = False
+    """The pickle holds no secret: the SDK need not encrypt it into every resource's state.
+
+    Pulumi makes `__provider` a secret unless a provider says this; an encrypted copy in the
+    inputs and the outputs of each resource cost every checkpoint two encryptions per
+    action. A pickle that captured a secret Output would still be made a secret.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -78,6 +87,7 @@ class DataActionProvider(ResourceProvider):
         preview works offline and without credentials; the first API call reports them.
         """
         _log_to_stderr()
+        widen_provider_pool()
         try:
             self._settings = load_settings(req.config.get, os.environ)
         except ConfigurationError as exc:

@@ -237,7 +237,11 @@ class DroppedAnswers(_Layer):
 
 
 class ObservedRequests(_Layer):
-    """Count every API answer by method, route template and status (also dropped ones)."""
+    """Count every API answer by method, route template and status (also dropped ones).
+
+    And how many API requests were being answered at once, at the most: what a client's
+    concurrency really was.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
@@ -256,9 +260,11 @@ class ObservedRequests(_Layer):
                 )
             await send(message)
 
+        self.backend.stats.enter()
         try:
             await self.app(scope, receive, observe)
         finally:
+            self.backend.stats.leave()
             self.backend.stats.record(
                 scope["method"], route_of(scope).template, status, replayed=replayed
             )
