@@ -57,7 +57,7 @@ class DataActionProvider(ResourceProvider):
     """
 
     _FORMAT: Final = 1
-    serialize_as_secret_always: Final = False
+    serialize_as_secret_always = False
     """The pickle holds no secret: the SDK need not encrypt it into every resource's state.
 
     Pulumi makes `__provider` a secret unless a provider says this; an encrypted copy in the
