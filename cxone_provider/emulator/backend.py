@@ -11,13 +11,11 @@ from cxone_provider.emulator.clock import EmulatorClock
 from cxone_provider.emulator.faults import FaultPlan
 from cxone_provider.emulator.oauth import TokenIssuer
 from cxone_provider.emulator.ratelimit import RateLimiter
+from cxone_provider.emulator.sandbox import PARALLEL_RUNS
 from cxone_provider.emulator.settings import EmulatorSettings
 from cxone_provider.emulator.stats import Stats
 from cxone_provider.emulator.store import ActionStore
 from cxone_provider.emulator.transport import ConnectionRegistry
-
-# Test runs held at once; more wait their turn without holding up other requests.
-_SANDBOX_RUNS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,7 @@ class EmulatorBackend:
             ),
             stats=Stats(),
             connections=ConnectionRegistry(),
-            sandbox_slots=anyio.CapacityLimiter(_SANDBOX_RUNS),
+            sandbox_slots=anyio.CapacityLimiter(PARALLEL_RUNS),  # more wait their turn
         )
 
     def stats_snapshot(self) -> dict[str, Any]:

@@ -14,7 +14,9 @@ wall_s, the analytic floor_s at that P and ratio, replay_wall_s and replay_ratio
 emulator's counters of that run, harness_wall_s, engine_overhead (wall_s / harness_wall_s),
 best_parallel, wall_s_by_parallel, preview_s, noop_up_s, refresh_s, destroy_s,
 state_bytes_per_action and skip_checkpoints (`--skip-checkpoints` runs every command with
-PULUMI_SKIP_CHECKPOINTS=true).
+PULUMI_SKIP_CHECKPOINTS=true). The file backend's own options (PULUMI_DIY_BACKEND_ZSTD,
+PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS, ...) pass through the environment and are
+reported as backend_settings.
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ for args in action_tree({actions}).values():
     catalog.add(args)
 catalog.register()
 """
+
+
+# The file backend's own options, taken from the environment and reported with the figures.
+BACKEND_SETTINGS = (
+    "PULUMI_DIY_BACKEND_GZIP",
+    "PULUMI_DIY_BACKEND_ZSTD",
+    "PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS",
+    "PULUMI_PARALLEL_DIFF",
+)
 
 
 def write_project(folder: Path, actions: int) -> None:
@@ -101,8 +112,13 @@ class BenchStack:
             self.run("config", "set", key, value)
 
     def checkpoint_bytes(self) -> int:
-        """The size of the stack's state file in the backend."""
-        (checkpoint,) = (self.state / "backend" / ".pulumi" / "stacks").rglob("bench.json")
+        """The size of the stack's state file in the backend (compressed, if it is)."""
+        stacks = self.state / "backend" / ".pulumi" / "stacks"
+        (checkpoint,) = [
+            found
+            for pattern in ("bench.json", "bench.json.gz", "bench.json.zst")
+            for found in stacks.rglob(pattern)
+        ]
         return checkpoint.stat().st_size
 
 
@@ -187,6 +203,7 @@ def main() -> None:
         "wall_s_by_parallel": {str(p): round(run["wall_s"], 3) for p, run in runs.items()},
         **{key: round(value, 3) for key, value in afterwards.items()},
         "skip_checkpoints": options.skip_checkpoints,
+        "backend_settings": {key: os.environ[key] for key in BACKEND_SETTINGS if key in os.environ},
     }
     rate = f"{options.rate_limit:g} req/s" if options.rate_limit > 0 else "unlimited"
     print(f"pulumi up of {options.actions} actions, latency {options.latency_ms:g} ms, rate {rate}")
