@@ -93,9 +93,9 @@ class DataActionProvider(ResourceProvider):
         except ConfigurationError as exc:
             self._settings_error = str(exc)
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the declaration offline: one CheckFailure per problem, on its property."""
-        inputs, failures = check_inputs(news)
+        inputs, failures = check_inputs(news, olds)
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
