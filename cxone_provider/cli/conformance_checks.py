@@ -487,21 +487,16 @@ def check_replay(probe: Probe) -> str:
     probe.expect(_replayed(again), "no Idempotent-Replayed: true on the replay", again)
     listed = _entities(_by_name(probe, body["name"]))
     probe.expect(len(listed) == 1, f"{len(listed)} actions named {body['name']}", again)
-    probe.fixtures["idem"] = {"key": key, "body": body}
     return "replayed, one action"
 
 
 def check_key_reused(probe: Probe) -> None:
     """The same key with another body is 422 IDEMPOTENCY_KEY_REUSED."""
-    if "idem" not in probe.fixtures:
-        key, body = str(uuid.uuid4()), probe.body("idem")
-        first = probe.create(body, key=key)
-        probe.expect(first.status == 201, f"expected 201, got {first.status}", first)  # noqa: PLR2004
-        probe.fixtures["idem"] = {"key": key, "body": body}
-    idem = probe.fixtures["idem"]
-    other = {**idem["body"], "description": f"{probe.marker} (another body)"}
-    answer = probe.create(other, key=idem["key"])
-    probe.expect_error(answer, 422, "IDEMPOTENCY_KEY_REUSED")
+    key, body = str(uuid.uuid4()), probe.body("reused")
+    first = probe.create(body, key=key)
+    probe.expect(first.status == 201, f"expected 201, got {first.status}", first)  # noqa: PLR2004
+    other = {**body, "description": f"{probe.marker} (another body)"}
+    probe.expect_error(probe.create(other, key=key), 422, "IDEMPOTENCY_KEY_REUSED")
 
 
 def check_quoted_key(probe: Probe) -> None:

@@ -287,7 +287,7 @@ class Probe:
             raise CxoneError(msg)
         uncertain = False
         last = ""
-        for _attempt in range(MAX_ATTEMPTS if retry else 1):
+        for attempt in range(MAX_ATTEMPTS if retry else 1):
             self._spend()
             built = request or self.client.build_request(
                 method, path, json=json_body, params=params, headers=headers
@@ -298,6 +298,7 @@ class Probe:
                 response = self.client.exchange(built, authenticated=authenticated, paced=paced)
             except TransportError as exc:
                 uncertain, last = True, f"no answer ({exc})"
+                time.sleep(0.25 * 2**attempt)
                 continue
             except AuthenticationError:
                 raise  # the credentials were refused: the whole run ends
@@ -306,7 +307,7 @@ class Probe:
                 time.sleep(min(exc.retry_after or 1.0, MAX_WAIT_S))
                 continue
             answer = self._answer(built, response, uncertain=uncertain, record=record)
-            wait = _retry_wait(answer) if retry else None
+            wait = _retry_wait(answer, attempt) if retry else None
             if wait is None:
                 return answer
             uncertain = uncertain or answer.status >= 500  # noqa: PLR2004 -- 5xx
@@ -503,14 +504,17 @@ def _dependents_first(pending: list[str], created: Mapping[str, Created]) -> lis
     return ordered
 
 
-def _retry_wait(answer: Answer) -> float | None:
-    """Seconds to wait before retrying this answer, or None when it is to be judged."""
+def _retry_wait(answer: Answer, attempt: int) -> float | None:
+    """Seconds to wait before retrying this answer, or None when it is to be judged.
+
+    Retry-After when the answer gives it, else a backoff from 0.25 s doubling per attempt.
+    """
     status = answer.status
     busy = status == 409 and answer.code == "IDEMPOTENCY_KEY_IN_USE"  # noqa: PLR2004 -- Conflict
     if status != 429 and status < 500 and not busy:  # noqa: PLR2004 -- retryable statuses
         return None
     after = retry_after_seconds(answer.headers.get("Retry-After"))
-    return min(after if after is not None else 1.0, MAX_WAIT_S)
+    return min(after if after is not None else 0.25 * 2**attempt, MAX_WAIT_S)
 
 
 def excerpt(body: Any, text: str = "") -> str:

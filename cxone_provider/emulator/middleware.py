@@ -459,24 +459,18 @@ def _replaying(first: Message, receive: Receive) -> Receive:
 
 
 def _in_use_as_deleted(send: Send) -> Send:
-    """A 409 ACTION_IN_USE answer replaced by 204 No Content."""
-    start: Message | None = None
+    """A DELETE's 409 (ACTION_IN_USE, the only conflict of a DELETE) answered as 204."""
+    conflict = False
 
     async def lying(message: Message) -> None:
-        nonlocal start
+        nonlocal conflict
         if message["type"] == "http.response.start" and message["status"] == 409:  # noqa: PLR2004 -- Conflict
-            start = message
-            return
-        if start is not None and message["type"] == "http.response.body":
-            if b'"ACTION_IN_USE"' in message.get("body", b""):
-                await send({"type": "http.response.start", "status": 204, "headers": []})
-                await send({"type": "http.response.body", "body": b""})
-            else:
-                await send(start)
-                await send(message)
-            start = None
-            return
-        await send(message)
+            conflict = True
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+        elif conflict and message["type"] == "http.response.body":
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await send(message)
 
     return lying
 
