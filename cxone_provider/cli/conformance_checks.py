@@ -542,6 +542,9 @@ def check_concurrent(probe: Probe) -> str:
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(probe.create, body, key=key, retry=False) for _ in range(2)]
         answers = [future.result() for future in futures]
+    faulty = [a for a in answers if a.status == 429 or a.status >= 500]  # noqa: PLR2004
+    if faulty:
+        probe.end(Verdict.INCONCLUSIVE, f"a create was answered {faulty[0].status}: run again")
     ids = {a.field("id") for a in answers if a.status == 201}  # noqa: PLR2004
     probe.expect(len(ids) == 1, f"{len(ids)} actions were created", *answers)
     other = next((a for a in answers if not (a.status == 201 and not _replayed(a))), None)  # noqa: PLR2004
