@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Final, NoReturn
 
-import click
 import typer
 
 from cxone_provider.api.errors import (
@@ -309,12 +308,14 @@ def _plan(probe: Probe, checks: tuple[Check, ...], stale: dict[str, Created]) ->
 
 
 def _confirm(output: Output, plan: str, *, yes: bool) -> None:
-    output.note(plan)
+    """Show the plan (on stderr, also with --json when asking) and ask, unless `yes`."""
     if yes:
+        output.note(plan)
         return
+    output.err.print(plan, highlight=False, markup=False)
     try:
         confirmed = typer.confirm("Go on?", err=True)
-    except click.exceptions.Abort:
+    except typer.Abort:
         confirmed = False
     if not confirmed:
         output.fail(ConfigurationError("not confirmed: nothing was done (--yes does not ask)"))

@@ -247,9 +247,7 @@ def check_create(probe: Probe) -> str:
 
 def check_read(probe: Probe) -> str:
     """GET one action: 200, the resource, ETag "<version>"."""
-    action = probe.fixtures.get("crud") if not probe.read_only else None
-    if action is None:
-        action = _listed_action(probe) if probe.read_only else probe.fixture("crud")
+    action = _listed_action(probe) if probe.read_only else probe.fixture("crud")
     answer = _get(probe, action["id"])
     probe.expect(answer.status == 200, f"expected 200, got {answer.status}", answer)  # noqa: PLR2004
     version = answer.field("version")
@@ -261,7 +259,7 @@ def check_read(probe: Probe) -> str:
 
 
 def check_update(probe: Probe) -> str:
-    """PUT the full body: 200, version + 1, ETag of the new version, the change stored."""
+    """PUT the full body: 200, version + 1 (and its ETag, if one is sent), the change stored."""
     action = probe.fixture("crud")
     answer = _put(probe, action, description=f"{probe.marker} (updated)")
     probe.expect(answer.status == 200, f"expected 200, got {answer.status}", answer)  # noqa: PLR2004
@@ -271,7 +269,8 @@ def check_update(probe: Probe) -> str:
         f"version is {answer.field('version')!r}, not {version}",
         answer,
     )
-    probe.expect(_etag(answer) == f'"{version}"', f"ETag is {_etag(answer)!r}", answer)
+    etag = _etag(answer)  # the contract promises no ETag on PUT: if one comes, it is right
+    probe.expect(etag in {None, f'"{version}"'}, f"ETag is {etag!r}", answer)
     stored = _get(probe, action["id"])
     probe.expect(
         stored.field("description") == f"{probe.marker} (updated)",
@@ -951,7 +950,7 @@ def _suite() -> tuple[Check, ...]:
         Check(
             "crud",
             "update",
-            "PUT: 200, version + 1 and its ETag, the change stored",
+            "PUT: 200, version + 1 (an ETag, if sent, of it), the change stored",
             "update records the new version, the next If-Match uses it",
             "updates may not be stored, or the next locked update fails",
             check_update,

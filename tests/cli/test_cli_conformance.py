@@ -254,13 +254,38 @@ def test_the_request_budget_bounds_the_run(emulator):
     assert tenant_snapshot(emulator) == []
 
 
-def test_it_asks_first_and_does_nothing_when_told_no(emulator):
-    """Without --yes it shows its plan and asks; 'n' ends it with exit 2 and nothing written."""
-    ran = conformance(emulator, input_text="n\n")
+@pytest.mark.parametrize("answer", ["n\n", ""], ids=["no", "no terminal"])
+def test_it_asks_first_and_does_nothing_when_told_no(emulator, answer):
+    """Without --yes it shows its plan (even with --json) and asks; no: exit 2, nothing written."""
+    ran = conformance(emulator, "--json", input_text=answer)
     assert ran.exit_code == 2
     assert "deletes them all at the end" in ran.stderr
-    assert "not confirmed: nothing was done" in ran.stderr
+    assert "not confirmed: nothing was done" in ran.stdout
     assert emulator.stats()["api_writes"] == 0
+
+
+def test_a_stack_names_the_tenant_and_its_own_secret(emulator, tmp_path):
+    """--stack reads Pulumi.NAME.yaml's baseUrl and clientId, the secret from its variable."""
+    (tmp_path / "Pulumi.yaml").write_text("name: checked\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    (tmp_path / "Pulumi.mine.yaml").write_text(
+        f"config:\n  cxone:baseUrl: {emulator.base_url}\n  cxone:clientId: {emulator.client_id}\n"
+    )
+    env = {"CXONE_CLIENT_SECRET_MINE": emulator.client_secret}
+    ran = cxone(
+        "conformance",
+        "--stack",
+        "mine",
+        "--program",
+        tmp_path,
+        "--yes",
+        "--json",
+        "--only",
+        "errors",
+        env=env,
+    )
+    assert ran.exit_code == 0, ran.stdout
+    assert ran.json["tenant"] == emulator.base_url
 
 
 @pytest.mark.parametrize(
