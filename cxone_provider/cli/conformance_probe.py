@@ -287,7 +287,8 @@ class Probe:
             raise CxoneError(msg)
         uncertain = False
         last = ""
-        for attempt in range(MAX_ATTEMPTS if retry else 1):
+        attempts = MAX_ATTEMPTS if retry else 1
+        for attempt in range(attempts):
             self._spend()
             built = request or self.client.build_request(
                 method, path, json=json_body, params=params, headers=headers
@@ -297,22 +298,21 @@ class Probe:
             try:
                 response = self.client.exchange(built, authenticated=authenticated, paced=paced)
             except TransportError as exc:
-                uncertain, last = True, f"no answer ({exc})"
-                time.sleep(0.25 * 2**attempt)
-                continue
+                uncertain, last, wait = True, f"no answer ({exc})", 0.25 * 2**attempt
             except AuthenticationError:
                 raise  # the credentials were refused: the whole run ends
             except ApiError as exc:  # the token request got a 429 or a 5xx
                 last = f"the token request failed: {exc.status} {exc.code}"
-                time.sleep(min(exc.retry_after or 1.0, MAX_WAIT_S))
-                continue
-            answer = self._answer(built, response, uncertain=uncertain, record=record)
-            wait = _retry_wait(answer, attempt) if retry else None
-            if wait is None:
-                return answer
-            uncertain = uncertain or answer.status >= 500  # noqa: PLR2004 -- 5xx
-            last = f"{answer.status} {answer.code or ''}".rstrip()
-            time.sleep(wait)
+                wait = min(exc.retry_after or 1.0, MAX_WAIT_S)
+            else:
+                answer = self._answer(built, response, uncertain=uncertain, record=record)
+                retry_wait = _retry_wait(answer, attempt) if retry else None
+                if retry_wait is None:
+                    return answer
+                uncertain = uncertain or answer.status >= 500  # noqa: PLR2004 -- 5xx
+                last, wait = f"{answer.status} {answer.code or ''}".rstrip(), retry_wait
+            if attempt < attempts - 1:
+                time.sleep(wait)
         evidence = Evidence(method, _shown_path(path, params), None, last)
         self.evidence.append(evidence)
         return self.end(Verdict.INCONCLUSIVE, f"no conclusive answer to {method} {path}: {last}")

@@ -171,6 +171,29 @@ def test_faults_and_latency_give_retries_or_inconclusive_never_a_failure(start_e
     assert tenant_snapshot(noisy) == []
 
 
+def test_a_create_whose_answers_were_all_lost_is_inconclusive_and_still_deleted(emulator):
+    """Four dropped answers: the check cannot judge, and the cleanup finds the action by name."""
+    emulator.add_fault("POST", "/api/v2/dataactions/actions", drop=True, count=4)
+    ran = conformance(emulator, "--yes", "--json", "--only", "crud")
+    results = verdicts(ran)
+    assert results["crud.create"] == "inconclusive"
+    assert "fail" not in results.values()
+    assert any("_crud (" in deleted for deleted in ran.json["cleanup"]["deleted"])
+    assert tenant_snapshot(emulator) == []
+
+
+def test_a_tenant_that_keeps_failing_gives_inconclusive_not_a_failure(emulator):
+    """503 on every attempt: the check is inconclusive, with the last answer as evidence."""
+    template = "/api/v2/dataactions/actions/{id}"
+    emulator.add_fault("GET", template, status=503, count=4, headers={"Retry-After": "0"})
+    ran = conformance(emulator, "--yes", "--json", "--only", "errors")
+    check = ran.json["checks"][0]
+    assert (check["check"], check["result"]) == ("not_found", "inconclusive")
+    assert check["reason"].startswith("no conclusive answer to GET")
+    assert check["evidence"][-1]["status"] is None
+    assert ran.exit_code == 0
+
+
 def test_the_next_run_sweeps_an_interrupted_runs_actions_and_nothing_else(emulator):
     """Leftovers of a dead run are deleted first; other actions (even cxconf_ ones) stay."""
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
