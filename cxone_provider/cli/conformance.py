@@ -62,7 +62,7 @@ def conformance_command(  # noqa: PLR0917 -- typer maps parameters to arguments 
     url: Annotated[
         str | None,
         typer.Argument(
-            metavar="[URL]",
+            metavar="URL",
             help="The tenant's base URL (credentials from CXONE_CLIENT_ID and "
             "CXONE_CLIENT_SECRET), instead of --stack.",
             show_default=False,

@@ -594,11 +594,14 @@ def check_if_match_stale(probe: Probe) -> None:
 
 
 def check_unknown_dependency(probe: Probe) -> None:
-    """A dependency that does not exist is 400 UNKNOWN_DEPENDENCY, naming it."""
+    """A dependency that does not exist is 400 UNKNOWN_DEPENDENCY, naming it (create, update)."""
     missing = probe.name("missing")
-    answer = probe.create(probe.body("orphan", dependencies=(missing,)))
-    probe.expect_error(answer, 400, "UNKNOWN_DEPENDENCY")
-    probe.expect(missing in _details_text(answer), f"details do not name {missing}", answer)
+    created = probe.create(probe.body("orphan", dependencies=(missing,)))
+    probe.expect_error(created, 400, "UNKNOWN_DEPENDENCY")
+    probe.expect(missing in _details_text(created), f"details do not name {missing}", created)
+    updated = _put(probe, probe.fixture("base"), dependencies=[missing])
+    probe.refresh("base")
+    probe.expect_error(updated, 400, "UNKNOWN_DEPENDENCY")
 
 
 def _pair(probe: Probe) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -648,6 +651,8 @@ def check_sandbox_success(probe: Probe) -> None:
     answer = _sandbox(probe, "double", script, {"n": 21})
     probe.expect(answer.field("status") == "SUCCESS", f"status {answer.field('status')}", answer)
     probe.expect(answer.field("output") == {"doubled": 42}, "the output is wrong", answer)
+    duration = answer.field("durationMs")
+    probe.expect(isinstance(duration, (int, float)) and duration >= 0, "no durationMs", answer)
     action = probe.fixtures["double"]
     probe.expect(
         answer.field("actionId") == action["id"] and answer.field("version") == 1,
@@ -780,10 +785,17 @@ def check_walk(probe: Probe) -> str:
 
 
 def check_page_size(probe: Probe) -> None:
-    """A pageSize of 0 or 501 is 400 VALIDATION_FAILED."""
+    """A pageSize of 0 or 501 is 400 VALIDATION_FAILED; without one, pages hold at most 100."""
     for size in (0, 501):
         answer = probe.send("GET", ACTIONS_PATH, params={"pageSize": size})
         probe.expect_error(answer, 400, "VALIDATION_FAILED")
+    default = probe.send("GET", ACTIONS_PATH)
+    count = len(_entities(default))
+    probe.expect(
+        default.status == 200 and count <= 100,  # noqa: PLR2004 -- the contract's default
+        f"a page without pageSize answered {default.status} with {count} actions",
+        default,
+    )
 
 
 # --- rate limiting ----------------------------------------------------------------------------
@@ -1121,7 +1133,8 @@ def _suite() -> tuple[Check, ...]:
         Check(
             "dependencies",
             "unknown",
-            "a dependency that does not exist is 400 UNKNOWN_DEPENDENCY, naming it",
+            "a dependency that does not exist is 400 UNKNOWN_DEPENDENCY (create, naming it; "
+            "update)",
             "creates run dependencies first; the error names a dependency missing on the tenant",
             "an action may depend on nothing: it fails only when it runs",
             check_unknown_dependency,
@@ -1148,7 +1161,8 @@ def _suite() -> tuple[Check, ...]:
         Check(
             "sandbox",
             "success",
-            "a script that returns: 200 SUCCESS, its output, the action's id and version",
+            "a script that returns: 200 SUCCESS, its output, durationMs, the action's id and "
+            "version",
             "every create and update is tested in the sandbox before it is kept",
             "`pulumi up` cannot tell a working action from a broken one",
             check_sandbox_success,
@@ -1217,7 +1231,8 @@ def _suite() -> tuple[Check, ...]:
         Check(
             "pagination",
             "page_size",
-            "pageSize 0 and 501 are 400 VALIDATION_FAILED (1 to 500)",
+            "pageSize 0 and 501 are 400 VALIDATION_FAILED (1 to 500); the default page holds "
+            "at most 100",
             "the client asks for pages within 1 to 500",
             "out-of-range page sizes may be answered silently with other sizes",
             check_page_size,
