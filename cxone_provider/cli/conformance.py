@@ -226,7 +226,7 @@ def _run(
     probe = Probe(client, run_prefix, max_requests, read_only, Marker.new(run_prefix))
     report = Report(client.base_url, run_prefix, read_only, max_requests)
     with output.errors():
-        stale, active = _leftovers(output, probe, prefix)
+        stale, active = _leftovers(output, tenant, prefix)
     if active:
         report.notes.append(
             f"left alone, as their runs may still be going: {', '.join(sorted(active))}"
@@ -257,13 +257,12 @@ def _run(
 
 
 def _leftovers(
-    output: Output, probe: Probe, prefix: str | None
+    output: Output, tenant: Tenant, prefix: str | None
 ) -> tuple[dict[str, Created], list[str]]:
     """What interrupted runs left, from one listing (which also proves the connection)."""
     from cxone_provider.cli.conformance_probe import leftovers  # noqa: PLC0415 -- idem
     from cxone_provider.cli.tenant import list_actions  # noqa: PLC0415 -- idem
 
-    tenant = Tenant(probe.client, 60.0)
     try:
         with output.progress() as progress:
             listed = list_actions(tenant, progress)

@@ -755,10 +755,10 @@ def _walk(probe: Probe, page_size: int, max_pages: int) -> _Walk:
 
 
 def _order_problem(entities: list[dict[str, Any]]) -> str | None:
-    keys = [(e.get("createdTimestamp") or 0, str(e.get("id"))) for e in entities]
-    for before, after in itertools.pairwise(keys):
-        if after < before:
-            return f"{after[1]} comes after {before[1]} but was created first"
+    """Where the listing is not in creation order; the order of ties (by id) is not judged."""
+    for before, after in itertools.pairwise(entities):
+        if (after.get("createdTimestamp") or 0) < (before.get("createdTimestamp") or 0):
+            return f"{after.get('id')} comes after {before.get('id')} but was created first"
     return None
 
 
@@ -772,7 +772,7 @@ def check_walk(probe: Probe) -> str:
     total = len(whole.entities)
     if total < 2:  # noqa: PLR2004 -- pages need two actions
         probe.end(Verdict.SKIP, f"the tenant has {total} action(s): no pages to walk")
-    size = max(1, -(-total // 10))
+    size = min(500, max(1, -(-total // 10)))
     small = _walk(probe, size, -(-total // size) + 3)
     probe.expect(small.problem is None, f"pageSize={size}: {small.problem}", *small.answers)
     own = [e["id"] for e in whole.entities if str(e.get("name", "")).startswith(probe.prefix)]
@@ -1334,6 +1334,9 @@ def run_checks(probe: Probe, checks: Sequence[Check]) -> Iterator[Outcome]:
             note = check.run(probe)
         except CheckEnded as ended:
             verdict, reason = ended.verdict, ended.reason
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            verdict = Verdict.FAIL
+            reason = f"an answer lacks what the contract promises ({type(exc).__name__}: {exc})"
         else:
             verdict, reason = Verdict.PASS, note or ""
         yield Outcome(check, verdict, reason, tuple(probe.evidence[start:]))

@@ -119,7 +119,7 @@ NEGATIVE_CONTROLS = [
     ("if-match", "if-match", {"if-match.stale"}),
     ("delete-in-use", "dependencies", {"dependencies.in_use"}),
     ("rate-limit-headers", "rate-limit", {"rate-limit.headers"}),
-    ("pagination", "pagination,crud", {"pagination.walk"}),
+    ("pagination", "pagination", {"pagination.walk"}),
     ("description-limit", "validation", {"validation.description_length"}),
 ]
 
