@@ -146,13 +146,11 @@ def print_text(report: Report, console: Console) -> None:
     """The table of checks, then each failure: why, what is unsafe, its evidence."""
     console.print(Text.assemble(("cxone conformance  ", "dim"), (report.tenant, "bold")), end="")
     console.print(f" ({_mode(report)})")
-    table = Table(show_edge=False, pad_edge=False)
+    table = Table(show_edge=False, pad_edge=False, caption=f"… stands for {ACTIONS_PATH}")
     for column in ("group", "check", "result"):
         table.add_column(column, no_wrap=True)
     table.add_column("note", overflow="fold", ratio=1)
-    table.add_column(
-        f"last request (… is {ACTIONS_PATH})", overflow="ellipsis", no_wrap=True, max_width=48
-    )
+    table.add_column("last request", overflow="ellipsis", no_wrap=True, max_width=34)
     for outcome in report.outcomes:
         table.add_row(
             outcome.check.group,
