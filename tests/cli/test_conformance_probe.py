@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cxone_provider.api.models import Action
 from cxone_provider.cli.conformance_probe import (
     FAMILY,
@@ -110,3 +113,23 @@ def test_a_random_prefix_is_of_the_family_and_a_valid_name_start():
     assert len(first) == len(FAMILY) + 9
     assert first.endswith("_")
     assert first != second
+
+
+PREFIXES = st.from_regex(r"[A-Za-z0-9_\-]{1,40}", fullmatch=True)
+
+
+@given(prefix=PREFIXES, pid=st.integers(1, 2**22), started=st.integers(0, 2**45), tail=st.text())
+def test_any_marker_is_read_back_from_any_description_it_starts(prefix, pid, started, tail):
+    """Every prefix --prefix accepts, any pid and time: the description gives the marker back."""
+    marker = Marker("0123abcd4567", prefix, "abcdef012345", pid, started)
+    assert Marker.parse(str(marker) + tail) == marker
+
+
+@given(
+    secret=st.text(min_size=1),
+    other=st.dictionaries(st.sampled_from(["error", "scope", "x"]), st.integers(), max_size=3),
+)
+def test_an_excerpt_never_shows_a_token(secret, other):
+    """Whatever else a body holds, its access_token's value is never in the excerpt."""
+    body = {**other, "access_token": "tok_" + secret}
+    assert "tok_" + secret not in excerpt(body)
