@@ -340,3 +340,10 @@ def test_the_help_lists_every_group():
     """GROUP_NAMES (for --help, built before the checks load) is the suite's groups."""
     assert GROUP_NAMES.split(", ") == list(GROUPS)
     assert FAMILY == "cxconf_"
+
+
+def test_an_unreachable_tenant_exits_2_before_any_check(emulator):
+    """No answer at the URL: exit 2 naming the URL and what to check; nothing asked, nothing run."""
+    ran = cxone("conformance", "http://127.0.0.1:1", "--yes", env=emulator_env(emulator))
+    assert ran.exit_code == 2
+    assert "http://127.0.0.1:1/api/v2/dataactions/actions got no answer" in ran.stderr
