@@ -134,10 +134,16 @@ class Ran:
         return json.loads(self.stdout)
 
 
-def cxone(*args: str | Path, env: dict[str, str | None] | None = None) -> Ran:
-    """Run `cxone ARGS` in-process through typer's runner, as a user types it."""
+def cxone(
+    *args: str | Path, env: dict[str, str | None] | None = None, input_text: str | None = None
+) -> Ran:
+    """Run `cxone ARGS` in-process through typer's runner, as a user types it (`input_text`)."""
     result = CliRunner().invoke(
-        app, [str(arg) for arg in args], env={**CLEARED_ENV, **(env or {})}, catch_exceptions=False
+        app,
+        [str(arg) for arg in args],
+        env={**CLEARED_ENV, **(env or {})},
+        input=input_text,
+        catch_exceptions=False,
     )
     return Ran(result.exit_code, result.stdout, result.stderr)
 

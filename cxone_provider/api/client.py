@@ -241,6 +241,49 @@ class CxoneClient:
         answer = self._call("POST", f"{ACTIONS_PATH}/{action_id}/test", json={"input": test_input})
         return _parse(TestResult, answer.response)
 
+    def build_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Request:
+        """A request to `path` of this client's base URL, with its default headers."""
+        return self._http.build_request(
+            method,
+            path,
+            json=json,
+            params=params,
+            headers=headers,
+            timeout=timeout if timeout is not None else self._timeout,
+        )
+
+    def exchange(
+        self, request: httpx.Request, *, authenticated: bool = True, paced: bool = True
+    ) -> httpx.Response:
+        """Send `request` once and return the answer as it is, errors included.
+
+        For callers that judge the HTTP answer itself (`cxone conformance`): no retries and
+        no error translation, but the client's OAuth flow (unless not `authenticated`), its
+        pacing (unless not `paced`) and its connection pool. Only a missing answer raises
+        (TransportError); so does a token request that fails (AuthenticationError, ApiError).
+        """
+        if paced:
+            self.pacer.wait()
+        try:
+            response = self._http.send(
+                request, auth=httpx.USE_CLIENT_DEFAULT if authenticated else None
+            )
+        except httpx.TransportError as exc:
+            logger.debug("%s %s -> no answer: %s", request.method, request.url.path, exc)
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise TransportError(request.method, shown_url(str(request.url)), reason) from None
+        self.pacer.observe(response.headers)
+        return response
+
     def _call(
         self,
         method: str,
@@ -311,15 +354,10 @@ class CxoneClient:
             if timeout.read is None or remaining < timeout.read:
                 timeout = httpx.Timeout(remaining)
         started = time.perf_counter()
-        try:
-            response = self._http.request(
-                method, path, json=json, params=params, headers=headers, timeout=timeout
-            )
-        except httpx.TransportError as exc:
-            logger.debug("%s %s -> no answer (attempt %d): %s", method, path, attempt, exc)
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise TransportError(method, f"{self.base_url}{path}", reason) from None
-        self.pacer.observe(response.headers)
+        request = self.build_request(
+            method, path, json=json, params=params, headers=headers, timeout=timeout
+        )
+        response = self.exchange(request, paced=False)
         logger.debug(
             "%s %s -> %d (attempt %d, %.1f ms)",
             method,

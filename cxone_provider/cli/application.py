@@ -14,7 +14,16 @@ from typing import Annotated
 
 import typer
 
-from cxone_provider.cli import demo, diff, emulator, export, graph, test, validate
+from cxone_provider.cli import (
+    conformance,
+    demo,
+    diff,
+    emulator,
+    export,
+    graph,
+    test,
+    validate,
+)
 from cxone_provider.cli.output import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS
 from cxone_provider.cli.shutdown import exit_now, interrupted
 
@@ -57,6 +66,7 @@ app.command("graph", epilog=graph.EXAMPLES)(graph.graph_command)
 app.command("export", epilog=export.EXAMPLES)(export.export_command)
 app.command("diff", epilog=diff.EXAMPLES)(diff.diff_command)
 app.command("test", epilog=test.EXAMPLES)(test.local_test_command)
+app.command("conformance", epilog=conformance.EXAMPLES)(conformance.conformance_command)
 app.command("demo", epilog=demo.EXAMPLES)(demo.demo_command)
 app.command("emulator", epilog=emulator.EXAMPLES)(emulator.emulator)
 

@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
@@ -73,6 +74,13 @@ JsonOption = Annotated[
     bool,
     typer.Option("--json", metavar="", help="Print one JSON object (schema in docs/cli.md)."),
 ]
+
+
+class ReportFormat(StrEnum):
+    """How a report (`cxone diff`, `cxone conformance`) prints when it is not --json."""
+
+    TEXT = "text"
+    MARKDOWN = "markdown"
 
 
 class Output:

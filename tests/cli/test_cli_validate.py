@@ -413,7 +413,7 @@ def test_tenant_without_credentials_says_what_to_set(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", ["validate", "graph", "diff", "export", "test", "demo", "emulator"]
+    "command", ["validate", "graph", "diff", "export", "test", "demo", "emulator", "conformance"]
 )
 def test_the_help_of_each_subcommand_shows_an_example(command):
     """`cxone COMMAND --help`: exit 0 and at least one example of the command."""
