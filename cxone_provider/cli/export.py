@@ -88,8 +88,9 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
 
     One .js file per action and the declarations with their dependencies, each with
     adopt=True, so the first `pulumi up` adopts the actions instead of creating them.
-    Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
-    CXONE_CLIENT_SECRET.
+    Connection: the --stack's cxone:baseUrl/site and clientId, else CXONE_BASE_URL and
+    CXONE_CLIENT_ID; the secret from CXONE_CLIENT_SECRET (a --secret value in the stack file
+    is encrypted: only the Pulumi CLI can read it).
     """
     from cxone_provider.cli import export_program as export  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
@@ -118,10 +119,19 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
                 project=project_name or _project_name(out),
                 on_written=lambda _name: progress.advance(writing),
             )
+    managed = export.managed_by_pulumi(selected)
+    if managed:
+        output.note(
+            f"{len(managed)} of these actions carry the description Pulumi gives the actions "
+            f"it creates ({', '.join(managed[:_LISTED_NAMES])}): another stack probably "
+            "manages them already. Two stacks managing one action undo each other's changes; "
+            "leave them out (--name-filter) or remove them from the other stack first"
+        )
     if as_json:
         output.emit(
             {
                 "ok": True,
+                "managed_by_pulumi": managed,
                 "out": str(out),
                 "source": client.base_url,
                 "tenant_actions": len(listed),

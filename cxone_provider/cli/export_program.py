@@ -26,6 +26,7 @@ import yaml
 from cxone_provider.api.errors import ConfigurationError, DependencyGraphError
 from cxone_provider.api.models import Action
 from cxone_provider.deploy.graph import Declaration, validate_graph
+from cxone_provider.deploy.properties import default_description
 
 __all__ = [
     "ACTIONS_DIR",
@@ -33,7 +34,9 @@ __all__ = [
     "ExportedAction",
     "Requirement",
     "existing_files",
+    "managed_by_pulumi",
     "provider_requirement",
+    "requirements_text",
     "select",
     "write_program",
 ]
@@ -125,11 +128,22 @@ def _write(
     }
     (out / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
     requirement = provider_requirement()
-    (out / "requirements.txt").write_text(_requirements(requirement), encoding="utf-8")
+    (out / "requirements.txt").write_text(requirements_text(requirement), encoding="utf-8")
     (out / "README.md").write_text(
         _readme(project, source, len(written), requirement), encoding="utf-8"
     )
     return Export(out, tuple(written), tuple(unmanaged), requirement)
+
+
+def managed_by_pulumi(actions: Iterable[Action]) -> list[str]:
+    """The actions whose description is the one the provider gives: a stack created them.
+
+    The tenant records no owner; that default description is the one trace a deployment
+    leaves (an action declared with a description of its own leaves none).
+    """
+    return [
+        action.name for action in actions if action.description == default_description(action.name)
+    ]
 
 
 def existing_files(out: Path) -> list[str]:
@@ -202,9 +216,10 @@ def _local_path(url: str) -> str:
     return unquote(parts.path) if parts.scheme == "file" else url
 
 
-def _requirements(requirement: Requirement) -> str:
+def requirements_text(requirement: Requirement) -> str:
+    """requirements.txt of a project that `cxone` writes: cxone-provider, and where it is from."""
     return (
-        f"# cxone-provider, from {requirement.origin}: where the `cxone` that exported this\n"
+        f"# cxone-provider, from {requirement.origin}: where the `cxone` that wrote this\n"
         "# project came from (the package is on no registry yet). Point it elsewhere if you\n"
         "# move that folder.\n"
         f"{requirement.line}\n"
@@ -240,7 +255,9 @@ pulumi up
 
 The first `pulumi up` takes over every action instead of creating it (nothing is written
 to them) and fails for any declaration that differs from the tenant. Edit them afterwards
-like any other. `cxone validate` checks the program without deploying it.
+like any other. `cxone validate` checks the program without deploying it. Adopt here only
+actions that no other Pulumi stack manages: two stacks managing one action undo each other's
+changes (`cxone export` names the actions that carry the description Pulumi gives).
 """
 
 
