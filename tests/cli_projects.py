@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack_files import strip_stack_init_keys
 from typer.testing import CliRunner
 
 from cxone_provider.api.client import CxoneClient
@@ -57,6 +58,7 @@ def copy_project(tmp_path: Path, name: str = "project") -> Path:
     project.mkdir()
     shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
     shutil.copytree(STACKS, project / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
+    strip_stack_init_keys(project / "stacks")
     return project
 
 
