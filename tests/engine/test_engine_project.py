@@ -36,6 +36,7 @@ def test_quickstart_previews_deploys_and_then_changes_nothing(engine_project, em
     creates = [step["urn"].rsplit("::", 1)[1] for step in steps if step["op"] == "create"]
     assert sorted(creates) == sorted([*ACTIONS, "cxone-actions-local"])
     assert emulator.stats()["requests_total"] == 0
+    assert f"the plan: + {len(creates)} to create" in (REPO / "README.md").read_text()
 
     project.up()
     outputs = project.outputs()

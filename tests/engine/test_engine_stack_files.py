@@ -11,6 +11,7 @@ import pytest
 from cli_projects import copy_project
 from pulumi_cli import REPO, PulumiProject, pulumi_cli
 
+
 @pytest.mark.engine
 def test_a_salt_the_quickstart_left_in_the_checkout_does_not_reach_a_test(tmp_path):
     """A checkout after the quickstart (its salt, another passphrase): the copy still encrypts."""
