@@ -85,3 +85,16 @@ def test_a_missing_secret_message_ends_its_sentence(tmp_path):
     assert ran.exit_code == 2
     fix = next(line for line in ran.stderr.splitlines() if line.startswith("To fix"))
     assert fix.endswith("before running cxone validate --tenant.")
+
+
+def test_docs_lists_the_pages_that_came_with_the_package_and_prints_one():
+    """`cxone docs` names each page; `cxone docs provider` prints it; an unknown page says which."""
+    listed = cxone("docs")
+    assert listed.exit_code == 0
+    for page in ("readme", "provider", "cli", "changelog"):
+        assert f"cxone docs {page}" in listed.stdout
+    guide = cxone("docs", "Provider.md")
+    assert guide.stdout.startswith("# The provider: Data Actions deployed with Pulumi")
+    unknown = cxone("docs", "provder")
+    assert unknown.exit_code == 2
+    assert "did you mean 'provider'?" in unknown.stderr
