@@ -115,12 +115,17 @@ def runnable_blocks(path: Path, repo: Path = REPO) -> list[Block]:
         if index + 1 >= len(lines) or lines[index + 1].strip() != "```sh":
             msg = f"{page}:{index + 1}: a runnable marker must stand directly above a ```sh fence"
             raise MarkerError(msg)
-        end = next((i for i in range(index + 2, len(lines)) if lines[i].strip() == "```"), None)
-        if end is None:
-            msg = f"{page}:{index + 2}: the ```sh block never ends"
-            raise MarkerError(msg)
-        blocks.append(Block(page, index + 3, "\n".join(lines[index + 2 : end]), tags))
+        blocks.append(Block(page, index + 3, _fenced(page, lines, index), tags))
     return blocks
+
+
+def _fenced(page: str, lines: list[str], marker: int) -> str:
+    """The code of the fenced block that opens on the line after the marker."""
+    end = next((i for i in range(marker + 2, len(lines)) if lines[i].strip() == "```"), None)
+    if end is None:
+        msg = f"{page}:{marker + 2}: the fenced block never ends"
+        raise MarkerError(msg)
+    return "\n".join(lines[marker + 2 : end])
 
 
 def _file_block(page: str, lines: list[str], index: int, path: str) -> Block:
@@ -128,11 +133,7 @@ def _file_block(page: str, lines: list[str], index: int, path: str) -> Block:
     if index + 1 >= len(lines) or _FENCE.match(lines[index + 1].strip()) is None:
         msg = f"{page}:{index + 1}: a file marker must stand directly above a fenced block"
         raise MarkerError(msg)
-    end = next((i for i in range(index + 2, len(lines)) if lines[i].strip() == "```"), None)
-    if end is None:
-        msg = f"{page}:{index + 2}: the fenced block never ends"
-        raise MarkerError(msg)
-    return Block(page, index + 3, "\n".join(lines[index + 2 : end]), frozenset(), path)
+    return Block(page, index + 3, _fenced(page, lines, index), frozenset(), path)
 
 
 def unmarked_python_blocks(path: Path, repo: Path = REPO) -> list[str]:

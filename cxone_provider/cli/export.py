@@ -14,7 +14,7 @@ from cxone_provider.cli.output import (
     JsonOption,
     Output,
 )
-from cxone_provider.cli.project import load_stack_config, locate_project
+from cxone_provider.cli.project import folder_project_name, load_stack_config, locate_project
 from cxone_provider.cli.tenant import list_actions, tenant_client
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
                 selected,
                 out,
                 source=client.base_url,
-                project=project_name or _project_name(out),
+                project=project_name or folder_project_name(out),
                 on_written=lambda _name: progress.advance(writing),
             )
     managed = export.managed_by_pulumi(selected)
@@ -181,11 +181,6 @@ def _nothing_to_export(
     else:
         output.err.print(Text("✘ ", style="bold red") + Text(message))
     raise typer.Exit(EXIT_PROBLEMS)
-
-
-def _project_name(out: Path) -> str:
-    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in out.resolve().name)
-    return name.strip("-.") or "cxone-actions"
 
 
 def _print_export(output: Output, written: Export, listed: int, source: str) -> None:

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.cli.output import JsonOption, Output
+from cxone_provider.cli.project import folder_project_name
 
 EXAMPLES: Final = """Examples:
 
@@ -87,7 +88,7 @@ def init_command(
     from cxone_provider.cli import export_program  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     output = Output("init", as_json=as_json)
-    project = name or _project_name(folder)
+    project = name or folder_project_name(folder)
     with output.errors():
         in_the_way = [path for path in WRITTEN if (folder / path).exists()]
         if in_the_way:
@@ -127,11 +128,6 @@ def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as file:  # "x": never replaces a file
         file.write(text)
-
-
-def _project_name(folder: Path) -> str:
-    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in folder.resolve().name)
-    return name.strip("-.") or "cxone-actions"
 
 
 def _runs_in_its_venv(folder: Path) -> bool:
