@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,12 +44,15 @@ EXAMPLE_EDGES = {
 CYCLE = "normalize_phone -> route_decision -> lead_score -> base_enrichment -> normalize_phone"
 OVERSIZE_BYTES = 70 * 1024
 ECHO = "function main(context) { return context.input; }"
-# Settings from the developer's environment must not reach the command under test.
+# Settings from the developer's environment must not reach the command under test; nor their
+# Pulumi backend (`cxone export` reads the state of the project's stacks): an empty one.
 CLEARED_ENV = {
     "CXONE_BASE_URL": None,
     "CXONE_SITE": None,
     "CXONE_CLIENT_ID": None,
     "CXONE_CLIENT_SECRET": None,
+    "PULUMI_BACKEND_URL": Path(tempfile.mkdtemp(prefix="cxone-tests-backend-")).as_uri(),
+    "PULUMI_ACCESS_TOKEN": None,
 }
 
 

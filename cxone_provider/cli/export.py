@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Final, NoReturn
 import typer
 from rich.text import Text
 
-from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.errors import ConfigurationError, ProgramError
 from cxone_provider.cli.output import (
     EXIT_PROBLEMS,
     JsonOption,
@@ -119,19 +119,20 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
                 project=project_name or folder_project_name(out),
                 on_written=lambda _name: progress.advance(writing),
             )
-    managed = export.managed_by_pulumi(selected)
+    managed = _managed_elsewhere(selected, program_dir)
     if managed:
+        shown = ", ".join(f"{name} ({why})" for name, why in list(managed.items())[:_LISTED_NAMES])
         output.note(
-            f"{len(managed)} of these actions carry the description Pulumi gives the actions "
-            f"it creates ({', '.join(managed[:_LISTED_NAMES])}): another stack probably "
-            "manages them already. Two stacks managing one action undo each other's changes; "
-            "leave them out (--name-filter) or remove them from the other stack first"
+            f"{len(managed)} of the exported actions are already managed by Pulumi: {shown}. "
+            "Two stacks managing one action undo each other's changes: leave them out of "
+            "this program (--name-filter), or remove them from the other stack first "
+            "(`pulumi state delete`)"
         )
     if as_json:
         output.emit(
             {
                 "ok": True,
-                "managed_by_pulumi": managed,
+                "managed_elsewhere": managed,
                 "out": str(out),
                 "source": client.base_url,
                 "tenant_actions": len(listed),
@@ -181,6 +182,22 @@ def _nothing_to_export(
     else:
         output.err.print(Text("✘ ", style="bold red") + Text(message))
     raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _managed_elsewhere(actions: list[Action], program_dir: Path) -> dict[str, str]:
+    """What the --program project's stacks (or the provider's description) say is managed."""
+    from cxone_provider.cli import managed  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    try:
+        project = locate_project(program_dir)
+    except ProgramError:
+        project = None
+    stack_ids = (
+        managed.stack_action_ids(project.root)
+        if project is not None and project.manifest is not None
+        else {}
+    )
+    return managed.managed_elsewhere(actions, stack_ids)
 
 
 def _print_export(output: Output, written: Export, listed: int, source: str) -> None:

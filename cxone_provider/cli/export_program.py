@@ -26,7 +26,6 @@ import yaml
 from cxone_provider.api.errors import ConfigurationError, DependencyGraphError
 from cxone_provider.api.models import Action
 from cxone_provider.deploy.graph import Declaration, validate_graph
-from cxone_provider.deploy.properties import default_description
 
 __all__ = [
     "ACTIONS_DIR",
@@ -34,7 +33,6 @@ __all__ = [
     "ExportedAction",
     "Requirement",
     "existing_files",
-    "managed_by_pulumi",
     "provider_requirement",
     "requirements_text",
     "select",
@@ -133,17 +131,6 @@ def _write(
         _readme(project, source, len(written), requirement), encoding="utf-8"
     )
     return Export(out, tuple(written), tuple(unmanaged), requirement)
-
-
-def managed_by_pulumi(actions: Iterable[Action]) -> list[str]:
-    """The actions whose description is the one the provider gives: a stack created them.
-
-    The tenant records no owner; that default description is the one trace a deployment
-    leaves (an action declared with a description of its own leaves none).
-    """
-    return [
-        action.name for action in actions if action.description == default_description(action.name)
-    ]
 
 
 def existing_files(out: Path) -> list[str]:
@@ -257,7 +244,7 @@ The first `pulumi up` takes over every action instead of creating it (nothing is
 to them) and fails for any declaration that differs from the tenant. Edit them afterwards
 like any other. `cxone validate` checks the program without deploying it. Adopt here only
 actions that no other Pulumi stack manages: two stacks managing one action undo each other's
-changes (`cxone export` names the actions that carry the description Pulumi gives).
+changes (`cxone export` named those it found managed).
 """
 
 

@@ -70,7 +70,10 @@ def test_the_ci_workflow_of_the_guide_is_the_one_init_writes():
 
 
 def test_export_names_the_actions_a_pulumi_stack_probably_manages(tmp_path, emulator):
-    """An action with the description the provider gives is named in a note and in --json."""
+    """An action with the description the provider gives is named in a note and in --json.
+
+    The stacks' own record is read with the real engine in tests/engine/test_engine_adoption.py.
+    """
     with CxoneClient(emulator.base_url, emulator.client_id, emulator.client_secret) as api:
         for name, description in (("greet_caller", None), ("by_hand", "Made in the console")):
             spec = validate_spec(
@@ -85,7 +88,7 @@ def test_export_names_the_actions_a_pulumi_stack_probably_manages(tmp_path, emul
     ran = cxone("export", "--out", out, env=emulator_env(emulator))
     assert ran.exit_code == 0, ran.stderr
     note = " ".join(ran.stderr.split())
-    assert "another stack probably manages them already" in note
-    assert "(greet_caller)" in note
+    assert "1 of the exported actions are already managed by Pulumi" in note
+    assert "greet_caller (the description Pulumi gives)" in note
     as_json = cxone("export", "--out", tmp_path / "again", "--json", env=emulator_env(emulator))
-    assert as_json.json["managed_by_pulumi"] == ["greet_caller"]
+    assert as_json.json["managed_elsewhere"] == {"greet_caller": "the description Pulumi gives"}

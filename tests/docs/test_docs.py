@@ -179,3 +179,14 @@ def test_a_file_marker_that_marks_no_fenced_block_is_an_error(tmp_path):
     page = write_page(tmp_path, "<!-- file: a.py -->\n\n```python\nx = 1\n```\n")
     with pytest.raises(MarkerError, match=r"README\.md:1"):
         runnable_blocks(page, tmp_path)
+
+
+def test_no_runnable_block_switches_the_readers_pulumi_backend():
+    """No block runs `pulumi login`, which switches every project; PULUMI_BACKEND_URL does not."""
+    logins = [
+        block.where
+        for page in pages()
+        for block in runnable_blocks(page)
+        if "pulumi login" in block.code
+    ]
+    assert logins == []
