@@ -137,7 +137,8 @@ def test_from_the_wheel_alone_init_validate_demo_and_pulumi_up_work(
     env = user_env(project_venv, home, str(Path(pulumi).parent))
     cxone = project_venv / "bin" / "cxone"
 
-    run(cxone, "init", project, cwd=home, env=env)
+    initialized = run(cxone, "init", project, "--json", cwd=home, env=env)
+    assert json.loads(initialized.stdout)["venv_ready"] is True  # cxone runs from its .venv
     validated = run(cxone, "validate", "--stack", "local", "--json", cwd=project, env=env)
     assert json.loads(validated.stdout)["ok"] is True
     demo = run(cxone, "demo", "--no-install", "--json", cwd=home, env=env, timeout=600)
