@@ -37,7 +37,11 @@ class _PlainArgument(TyperArgument):
 
 
 class _Command(TyperCommand):
-    """A command whose arguments are shown as `_PlainArgument`s."""
+    """A command whose arguments are shown as `_PlainArgument`s.
+
+    `typer.Argument` takes no parameter class, so the command re-classes the arguments typer
+    built (same state, two display methods differ).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
