@@ -117,7 +117,8 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
     - --stack NAME or stack:NAME: the tenant of Pulumi.NAME.yaml (in the --program's project):
     its cxone:baseUrl/site and cxone:clientId, else CXONE_BASE_URL and CXONE_CLIENT_ID; the
     secret from CXONE_CLIENT_SECRET_NAME (e.g. CXONE_CLIENT_SECRET_PROD), else
-    CXONE_CLIENT_SECRET;
+    CXONE_CLIENT_SECRET (a --secret value in the stack file is encrypted: only the Pulumi CLI
+    can read it);
 
     - a URL (http:// or https://): a tenant, as CXONE_CLIENT_ID and CXONE_CLIENT_SECRET.
 

@@ -34,6 +34,7 @@ __all__ = [
     "Requirement",
     "existing_files",
     "provider_requirement",
+    "requirements_text",
     "select",
     "write_program",
 ]
@@ -125,7 +126,7 @@ def _write(
     }
     (out / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
     requirement = provider_requirement()
-    (out / "requirements.txt").write_text(_requirements(requirement), encoding="utf-8")
+    (out / "requirements.txt").write_text(requirements_text(requirement), encoding="utf-8")
     (out / "README.md").write_text(
         _readme(project, source, len(written), requirement), encoding="utf-8"
     )
@@ -202,9 +203,10 @@ def _local_path(url: str) -> str:
     return unquote(parts.path) if parts.scheme == "file" else url
 
 
-def _requirements(requirement: Requirement) -> str:
+def requirements_text(requirement: Requirement) -> str:
+    """requirements.txt of a project that `cxone` writes: cxone-provider, and where it is from."""
     return (
-        f"# cxone-provider, from {requirement.origin}: where the `cxone` that exported this\n"
+        f"# cxone-provider, from {requirement.origin}: where the `cxone` that wrote this\n"
         "# project came from (the package is on no registry yet). Point it elsewhere if you\n"
         "# move that folder.\n"
         f"{requirement.line}\n"
@@ -240,7 +242,9 @@ pulumi up
 
 The first `pulumi up` takes over every action instead of creating it (nothing is written
 to them) and fails for any declaration that differs from the tenant. Edit them afterwards
-like any other. `cxone validate` checks the program without deploying it.
+like any other. `cxone validate` checks the program without deploying it. Adopt here only
+actions that no other Pulumi stack manages: two stacks managing one action undo each other's
+changes (`cxone export` named those it found managed).
 """
 
 

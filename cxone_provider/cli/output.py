@@ -66,8 +66,9 @@ TenantOption = Annotated[
         "--tenant",
         metavar="",
         help="Also read the tenant's (or emulator's) actions, for dependencies on actions the "
-        "program does not manage. Connection: the stack's cxone:baseUrl/site, clientId and "
-        "clientSecret, else CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET.",
+        "program does not manage. Connection: the stack's cxone:baseUrl/site and clientId, "
+        "else CXONE_BASE_URL and CXONE_CLIENT_ID; the secret from CXONE_CLIENT_SECRET (a "
+        "--secret value in the stack file is encrypted: only the Pulumi CLI can read it).",
     ),
 ]
 JsonOption = Annotated[

@@ -36,6 +36,7 @@ def test_quickstart_previews_deploys_and_then_changes_nothing(engine_project, em
     creates = [step["urn"].rsplit("::", 1)[1] for step in steps if step["op"] == "create"]
     assert sorted(creates) == sorted([*ACTIONS, "cxone-actions-local"])
     assert emulator.stats()["requests_total"] == 0
+    assert f"the plan: + {len(creates)} to create" in (REPO / "README.md").read_text()
 
     project.up()
     outputs = project.outputs()
@@ -61,11 +62,10 @@ def test_pulumi_install_installs_this_checkout_into_the_python_on_path(tmp_path)
     project = PulumiProject.copy_of(REPO, tmp_path, pulumi=pulumi_cli())
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, project.root / name)
-    shutil.copytree(
-        REPO / "cxone_provider",
-        project.root / "cxone_provider",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    for folder in ("cxone_provider", "docs"):  # docs: the wheel carries them (force-include)
+        shutil.copytree(
+            REPO / folder, project.root / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
