@@ -158,8 +158,8 @@ def _create_round(
             # The 409 was the replayed answer of an earlier run; the name is free now.
             return idempotency_key(spec, props, "name-conflict", exc.request_id or "")
         msg = (
-            f"Data Action {spec.name!r} already exists on the tenant (id {existing.id}) and "
-            "this deployment did not create it, so it is not adopted. "
+            f"Data Action {spec.name!r} already exists on the tenant (id {existing.id}), not "
+            "created by this stack. "
             f"{_adoption_advice(spec.name, resource_name_of(props))}"
         )
         raise exc.reworded(msg) from None
@@ -215,12 +215,10 @@ def _roll_back(operation: Operation, action_id: str, error: BaseException) -> st
 
 def _adoption_advice(name: str, resource: str) -> str:
     return (
-        f"To manage the existing action with Pulumi, adopt it: give DataAction {resource!r} "
-        "`adopt=True` (ActionCatalog.add(..., adopt=True)) with a declaration that matches the "
-        "action (`cxone export` writes one) and run `pulumi up`. If you renamed the Pulumi "
-        "resource of an action this stack already manages, add "
-        "`opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name='<old resource name>')])` "
-        f"instead. Or give the DataAction another name, or delete the existing {name!r} first."
+        f"To fix: adopt it (`adopt=True` on DataAction {resource!r}, declared as `cxone export` "
+        "writes it); if you renamed this stack's Pulumi resource, add "
+        "`aliases=[pulumi.Alias(name='<old name>')]` to its options instead; or choose "
+        f"another name, or delete the existing {name!r} first."
     )
 
 
