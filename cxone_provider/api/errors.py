@@ -135,13 +135,14 @@ class OperationFailedError(CxoneError):
 
     The SDK hands the engine `traceback.format_exc()` of what the provider raises, and that
     prints a cause before its effect: raised from our error stripped of its frames, the user
-    reads our message first, then the few frames of the SDK's call, then this one short line.
+    reads our message first, then the few frames of the SDK's call, then this one short line
+    (see `cxone_provider.deploy.failure`).
     """
 
     def __init__(self, verb: str, name: str) -> None:
         self.verb = verb
         self.name = name
-        super().__init__(f"the {verb} of Data Action {name!r} failed: the error above says why")
+        super().__init__(f"the {verb} of Data Action {name!r} failed: see the error above")
 
 
 class TransportError(CxoneError):
