@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,20 @@ def test_failed_ups_print_our_message_once_and_few_frames(project, emulator):
     assert_failed_briefly(graph, "'aa' is neither declared", max_frames=2)
     assert "run_program.py" not in graph.output
     assert "runpy" not in graph.output
+
+
+def test_a_python_without_the_sdk_is_told_to_activate_the_virtualenv(tmp_path):
+    """Issue 21: the message of a run outside the project's virtualenv says how to enter it."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "Pulumi.yaml").write_text("name: bare\nruntime: python\n")
+    (root / "__main__.py").write_text("")
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    project = PulumiProject(root, tmp_path / "state", pulumi=pulumi_cli())
+    project.extra_env = {"PULUMI_PYTHON_CMD": str(bare / "bin" / "python")}
+    project.run("stack", "init", "bare")
+    preview = project.run("preview", check=False)
+    assert preview.returncode != 0
+    assert "Activate the project's virtualenv" in preview.output
+    assert "`. .venv/bin/activate`" in preview.output
