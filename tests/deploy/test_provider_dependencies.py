@@ -42,3 +42,9 @@ def test_without_settings_an_undeclared_dependency_is_left_to_the_deployment(tmp
     finally:
         unconfigured.stop()
     assert emulator.stats()["requests_total"] == 0
+
+
+def test_an_unreachable_tenant_leaves_the_lookup_to_the_deployment(start_plugin):
+    """The tenant cannot be listed (nothing listens): no failure, the preview goes on."""
+    plugin = start_plugin(baseUrl="http://127.0.0.1:9")
+    assert plugin.check("typo", declare("typo", "frist")).failures == []
