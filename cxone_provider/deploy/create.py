@@ -160,7 +160,7 @@ def _create_round(
         msg = (
             f"Data Action {spec.name!r} already exists on the tenant (id {existing.id}), not "
             "created by this stack. "
-            f"{_adoption_advice(spec.name, resource_name_of(props))}"
+            f"{_adoption_advice(resource_name_of(props))}"
         )
         raise exc.reworded(msg) from None
     if not created.replayed:
@@ -175,7 +175,7 @@ def _create_round(
         msg = (
             f"Data Action {spec.name!r}: an earlier run of this deployment created it as "
             f"{current.id}, but it has been changed since, so it is not adopted. "
-            f"{_adoption_advice(spec.name, resource_name_of(props))}"
+            f"{_adoption_advice(resource_name_of(props))}"
         )
         raise CxoneError(msg)
     logger.info(
@@ -213,12 +213,11 @@ def _roll_back(operation: Operation, action_id: str, error: BaseException) -> st
     return "rolled_back"
 
 
-def _adoption_advice(name: str, resource: str) -> str:
+def _adoption_advice(resource: str) -> str:
     return (
-        f"To fix: adopt it (`adopt=True` on DataAction {resource!r}, declared as `cxone export` "
-        "writes it); if you renamed this stack's Pulumi resource, add "
-        "`aliases=[pulumi.Alias(name='<old name>')]` to its options instead; or choose "
-        f"another name, or delete the existing {name!r} first."
+        f"To fix: adopt it (`adopt=True` on DataAction {resource!r}, as `cxone export` declares "
+        "it); if you renamed this stack's resource, add "
+        "`aliases=[pulumi.Alias(name='<old name>')]` instead; or choose another name."
     )
 
 
