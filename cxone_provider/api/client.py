@@ -119,7 +119,7 @@ def retry_reason(error: Exception) -> str:
         if error.request_id:
             reason += f" [request id {error.request_id}]"
         return reason
-    return f"{type(error).__name__}: {error}"
+    return str(error) or type(error).__name__
 
 
 def _log_retries(previous: tuple[stamina.instrumentation.RetryHook, ...]) -> Any:
@@ -157,6 +157,21 @@ def _install_retry_log() -> None:
         previous = stamina.instrumentation.get_on_retry_hooks()
         stamina.instrumentation.set_on_retry_hooks([_log_retries(previous)])
         _retry_log_installed = True
+
+
+@contextmanager
+def retry_log(what: str, attempts: int) -> Iterator[None]:
+    """Retries (stamina's) of the calls in this block log one WARNING line naming `what`.
+
+    `what` says what is retried and where, without a secret ("POST <url> (Data Action 'x')");
+    the line adds why (the error that caused the retry), the retry's number and its wait.
+    """
+    _install_retry_log()
+    token = _RETRYING.set((what, attempts))
+    try:
+        yield
+    finally:
+        _RETRYING.reset(token)
 
 
 @dataclass(slots=True)
@@ -207,7 +222,6 @@ class CxoneClient:
         self._max_attempts = max_attempts
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.pacer = RatePacer()
-        _install_retry_log()
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=self.auth,
@@ -320,27 +334,27 @@ class CxoneClient:
         what = f"{method} {self.base_url}{path}" + (
             f" (Data Action {subject!r})" if isinstance(subject, str) else ""
         )
-        retrying = _RETRYING.set((what, self._max_attempts))
         try:
-            for attempt in stamina.retry_context(
-                on=retry_delay if budget is None else budget.retry_delay,
-                attempts=self._max_attempts,
-                timeout=None,
-                wait_initial=0.2,
-                wait_max=10.0,
-                wait_jitter=0.5,
-            ):
-                with attempt:
-                    attempts = attempt.num
-                    response = self._send_once(
-                        method,
-                        path,
-                        attempt=attempts,
-                        budget=budget,
-                        json=json,
-                        params=params,
-                        headers=headers,
-                    )
+            with retry_log(what, self._max_attempts):
+                for attempt in stamina.retry_context(
+                    on=retry_delay if budget is None else budget.retry_delay,
+                    attempts=self._max_attempts,
+                    timeout=None,
+                    wait_initial=0.2,
+                    wait_max=10.0,
+                    wait_jitter=0.5,
+                ):
+                    with attempt:
+                        attempts = attempt.num
+                        response = self._send_once(
+                            method,
+                            path,
+                            attempt=attempts,
+                            budget=budget,
+                            json=json,
+                            params=params,
+                            headers=headers,
+                        )
         except DeadlineExceededError:
             raise
         except CxoneError as exc:
@@ -351,8 +365,6 @@ class CxoneClient:
                 f"attempt(s), so retrying stopped; the last error: {exc}"
             )
             raise DeadlineExceededError(msg) from exc
-        finally:
-            _RETRYING.reset(retrying)
         return _Answer(response, attempts)
 
     def _send_once(
