@@ -8,7 +8,7 @@
     │   └── DependencyCycleError    ... because of a cycle (carries the whole path)
     ├── TestFailedError             the sandbox test of an action did not pass
     ├── OperationFailedError        what the engine is given when a provider call fails
-    ├── TransportError              no HTTP answer: connection refused, reset, timed out (retryable)
+    ├── TransportError              no HTTP answer: reset, timed out (retryable); refused (final)
     ├── DeadlineExceededError       an operation's deadline passed before its API calls succeeded
     ├── AuthenticationError         the token endpoint refused the client id or secret
     └── ApiError                    the API answered with an error body
