@@ -2,14 +2,19 @@
 
 Retry policy (the contract's table): connection errors, 5xx, 429 and 409
 IDEMPOTENCY_KEY_IN_USE are retried with capped exponential backoff and jitter (stamina), and
-a Retry-After header, in either form, replaces the computed backoff. Every other 4xx is final.
-A create's Idempotency-Key is chosen once per logical create and sent on every attempt.
-Under a `deadline`, retrying stops where waiting would pass it (DeadlineExceededError).
+a Retry-After header, in either form, replaces the computed backoff. Every other 4xx is final,
+and so is a connection nobody accepts (refused, unknown host): waiting would not make the
+base URL right. Each retry logs one WARNING that says what is retried (method, URL, action),
+why, and when. A create's Idempotency-Key is chosen once per logical create and sent on every
+attempt. Under a `deadline`, retrying stops where waiting would pass it
+(DeadlineExceededError).
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,7 +26,9 @@ from typing import Any, Final, Self, TypeVar
 
 import httpx
 import stamina
+import stamina.instrumentation
 from pydantic import ValidationError
+from stamina.instrumentation import RetryDetails
 
 from cxone_provider.api.auth import ClientCredentialsAuth
 from cxone_provider.api.errors import (
@@ -49,6 +56,10 @@ connection open between calls instead of reconnecting past httpx's default 20.""
 logger = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", Action, ActionPage, TestResult)
 _DEADLINE: ContextVar[float | None] = ContextVar("cxone_deadline", default=None)
+# The request being retried in this thread ("POST <url> (Data Action 'x')") and its attempts.
+_RETRYING: ContextVar[tuple[str, int] | None] = ContextVar("cxone_retrying", default=None)
+_RETRY_LOG_LOCK = threading.Lock()
+_retry_log_installed = False
 
 
 @contextmanager
@@ -87,7 +98,7 @@ class _Answer:
 def retry_delay(error: Exception) -> bool | float:
     """Backoff hook for stamina: False for final errors, else the Retry-After (if given)."""
     if isinstance(error, TransportError):
-        return True
+        return error.retryable
     retryable = isinstance(error, (RateLimitedError, ServerError)) or (
         isinstance(error, ConflictError) and error.code == "IDEMPOTENCY_KEY_IN_USE"
     )
@@ -95,6 +106,72 @@ def retry_delay(error: Exception) -> bool | float:
         return False
     assert isinstance(error, ApiError)  # noqa: S101 -- narrowed by the checks above
     return error.retry_after if error.retry_after is not None else True
+
+
+def retry_reason(error: Exception) -> str:
+    """Why a request is retried, in a few words: no answer (and why), or the API's status."""
+    if isinstance(error, TransportError):
+        return f"no answer ({error.reason})"
+    if isinstance(error, ApiError):
+        reason = f"{error.status} {error.code}"
+        if error.retry_after is not None:
+            reason += f", Retry-After {error.retry_after:g} s"
+        if error.request_id:
+            reason += f" [request id {error.request_id}]"
+        return reason
+    return str(error) or type(error).__name__
+
+
+def _log_retries(previous: tuple[stamina.instrumentation.RetryHook, ...]) -> Any:
+    """A stamina hook: our retries get one line that says what, where, why; others go on."""
+
+    def hook(details: RetryDetails) -> None:
+        retrying = _RETRYING.get()
+        if retrying is None:
+            for other in previous:
+                other(details)
+            return
+        what, attempts = retrying
+        logger.warning(
+            "%s: %s; retry %d of %d in %.1f s",
+            what,
+            retry_reason(details.caused_by),
+            details.retry_num,
+            attempts - 1,
+            details.wait_for,
+        )
+
+    return hook
+
+
+def _install_retry_log() -> None:
+    """Route stamina's retry notices through `_log_retries` (once per process).
+
+    stamina's own logging hook prints a bare "stamina.retry_scheduled" that names no request;
+    retries of other code keep whatever hooks were configured before.
+    """
+    global _retry_log_installed  # noqa: PLW0603 -- stamina's hooks are process-wide too
+    with _RETRY_LOG_LOCK:
+        if _retry_log_installed:
+            return
+        previous = stamina.instrumentation.get_on_retry_hooks()
+        stamina.instrumentation.set_on_retry_hooks([_log_retries(previous)])
+        _retry_log_installed = True
+
+
+@contextmanager
+def retry_log(what: str, attempts: int) -> Iterator[None]:
+    """Retries (stamina's) of the calls in this block log one WARNING line naming `what`.
+
+    `what` says what is retried and where, without a secret ("POST <url> (Data Action 'x')");
+    the line adds why (the error that caused the retry), the retry's number and its wait.
+    """
+    _install_retry_log()
+    token = _RETRYING.set((what, attempts))
+    try:
+        yield
+    finally:
+        _RETRYING.reset(token)
 
 
 @dataclass(slots=True)
@@ -280,7 +357,12 @@ class CxoneClient:
         except httpx.TransportError as exc:
             logger.debug("%s %s -> no answer: %s", request.method, request.url.path, exc)
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise TransportError(request.method, shown_url(str(request.url)), reason) from None
+            raise TransportError(
+                request.method,
+                shown_url(str(request.url)),
+                reason,
+                retryable=not _nobody_there(exc),
+            ) from None
         self.pacer.observe(response.headers)
         return response
 
@@ -296,26 +378,31 @@ class CxoneClient:
         until = _DEADLINE.get()
         budget = None if until is None else _Budget(until)
         attempts = 0
+        subject = json.get("name") if isinstance(json, Mapping) else None
+        what = f"{method} {self.base_url}{path}" + (
+            f" (Data Action {subject!r})" if isinstance(subject, str) else ""
+        )
         try:
-            for attempt in stamina.retry_context(
-                on=retry_delay if budget is None else budget.retry_delay,
-                attempts=self._max_attempts,
-                timeout=None,
-                wait_initial=0.2,
-                wait_max=10.0,
-                wait_jitter=0.5,
-            ):
-                with attempt:
-                    attempts = attempt.num
-                    response = self._send_once(
-                        method,
-                        path,
-                        attempt=attempts,
-                        budget=budget,
-                        json=json,
-                        params=params,
-                        headers=headers,
-                    )
+            with retry_log(what, self._max_attempts):
+                for attempt in stamina.retry_context(
+                    on=retry_delay if budget is None else budget.retry_delay,
+                    attempts=self._max_attempts,
+                    timeout=None,
+                    wait_initial=0.2,
+                    wait_max=10.0,
+                    wait_jitter=0.5,
+                ):
+                    with attempt:
+                        attempts = attempt.num
+                        response = self._send_once(
+                            method,
+                            path,
+                            attempt=attempts,
+                            budget=budget,
+                            json=json,
+                            params=params,
+                            headers=headers,
+                        )
         except DeadlineExceededError:
             raise
         except CxoneError as exc:
@@ -369,6 +456,22 @@ class CxoneClient:
         if response.is_error:
             raise api_error_from(response)
         return response
+
+
+def _nobody_there(error: httpx.TransportError) -> bool:
+    """Whether the connection was refused or the host is unknown: no wait would change that.
+
+    A name server that fails for now (EAI_AGAIN) is worth a retry; so are timeouts, resets
+    and connections closed mid-answer.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        if isinstance(cause, socket.gaierror):
+            return cause.errno != socket.EAI_AGAIN
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:

@@ -9,7 +9,7 @@ plain text, see `serialize_as_secret_always`), and each call keeps its state in 
 `cxone_provider.provider.DataActionProvider`, an alias kept for them.
 
 The class only dispatches: `check`, `diff`, `create`, `read`, `update` and `delete` each have
-a module of their name in this package.
+a module of their name in this package; `failure` shapes what the user reads when one fails.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from cxone_provider.deploy.config import load_settings
 from cxone_provider.deploy.create import create_action
 from cxone_provider.deploy.delete import delete_action
 from cxone_provider.deploy.diff import diff_properties
+from cxone_provider.deploy.failure import reported
+from cxone_provider.deploy.known import dependency_failures
 from cxone_provider.deploy.operation import Operation
 from cxone_provider.deploy.properties import request_body, stack_of
 from cxone_provider.deploy.read import read_action
@@ -94,19 +96,26 @@ class DataActionProvider(ResourceProvider):
             self._settings_error = str(exc)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate the declaration offline: one CheckFailure per problem, on its property."""
+        """Validate the declaration: one CheckFailure per problem, on its property.
+
+        Offline, except for dependencies that no DataAction of the stack declares: those are
+        looked up on the tenant, once per process (see `known`).
+        """
         inputs, failures = check_inputs(news, olds)
+        failures += dependency_failures(inputs, self._settings)
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """No change when nothing the API keeps changed; a new name replaces; the rest updates."""
         return diff_properties(olds, news)
 
+    @reported("create")
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Create (or adopt), test, report: all or nothing (see `create_action`)."""
         spec = validate_spec(request_body(props), action=props.get("name"))
         return create_action(self._operation("create", spec.name, props), spec, props)
 
+    @reported("read")
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh from the API; an empty id when the action is gone.
 
@@ -117,12 +126,14 @@ class DataActionProvider(ResourceProvider):
         operation = self._operation("read", str(props.get("name") or id_), props)
         return read_action(operation, id_, props)
 
+    @reported("update")
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """PUT the new content on the recorded version, test it, restore it if the test fails."""
         spec = validate_spec(request_body(news), action=news.get("name"))
         operation = self._operation("update", spec.name, news)
         return update_action(operation, id_, spec, olds, news)
 
+    @reported("delete")
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Delete the action; already gone counts as done; dependents block it with their names."""
         delete_action(self._operation("delete", str(props.get("name") or id_), props), id_, props)

@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
 from cxone_provider.api import models
-from cxone_provider.api.errors import ActionValidationError
+from cxone_provider.api.errors import ActionValidationError, OperationFailedError
 from cxone_provider.api.javascript import check_script
 from cxone_provider.api.models import MAX_SCRIPT_BYTES, NAME_RULE, validate_spec
 from cxone_provider.deploy.check import check_inputs
@@ -91,8 +91,9 @@ def test_unpickled_provider_needs_configure_and_then_works():
     pickled = base64.b64decode(serialize_provider(DataActionProvider()))
     provider = dill.loads(pickled)  # noqa: S301 -- our own bytes, as the plugin loads them
     assert provider.check({}, declared()).failures == []
-    with pytest.raises(Exception, match="before configure"):
+    with pytest.raises(OperationFailedError) as caught:
         provider.delete("a-1", {"name": "lead_score"})
+    assert "before configure" in str(caught.value.__cause__)
 
 
 def test_missing_settings_fail_the_first_api_call_with_every_fix(server):

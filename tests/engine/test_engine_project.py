@@ -58,7 +58,10 @@ def test_quickstart_previews_deploys_and_then_changes_nothing(engine_project, em
 
 
 def test_pulumi_install_installs_this_checkout_into_the_python_on_path(tmp_path):
-    """`pulumi install` runs stacks/requirements.txt (`-e ..`) with the Python on PATH."""
+    """`pulumi install`, no virtualenv: pip tools upgraded, then `-e ..` in the Python on PATH.
+
+    As Pulumi's own language host does (issue 21): pip, setuptools and wheel first.
+    """
     project = PulumiProject.copy_of(REPO, tmp_path, pulumi=pulumi_cli())
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, project.root / name)
@@ -82,7 +85,8 @@ def test_pulumi_install_installs_this_checkout_into_the_python_on_path(tmp_path)
         "PIP_NO_INDEX": "1",
         "PIP_NO_BUILD_ISOLATION": "0",  # pip reads this flag inverted: 0 turns isolation off
     }
-    project.run("install")
+    installed = project.run("install")
+    assert "Updating pip, setuptools, and wheel" in installed.output
     [record] = Path(site).glob("cxone_provider-*.dist-info/direct_url.json")
     origin = json.loads(record.read_text())
     assert origin["url"] == project.root.as_uri()
