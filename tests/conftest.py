@@ -13,11 +13,19 @@ from typing import Any
 
 import pytest
 from emulator_process import EmulatorProcess
+from hypothesis import HealthCheck, settings
 from skips import pytest_unconfigure
 
 from cxone_provider.api.client import CxoneClient
 
 StartEmulator = Callable[..., EmulatorProcess]
+
+# Hypothesis fails an example that runs over 200 ms, and a test whose data takes long to
+# generate, by default: on a loaded 2-core machine under coverage, a V8 compile, a graph or an
+# HTTP round trip to the emulator can. A property test proves its property, not a speed.
+settings.register_profile("cxone", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("cxone")
+
 __all__ = ["pytest_unconfigure"]  # the one-line account of skipped tests, at the end
 
 

@@ -243,8 +243,12 @@ class EmulatorProcess:
             timeout=timeout,
         )
 
-    def wait_until(self, predicate: Any, *, timeout_s: float = 5.0) -> dict[str, Any]:
-        """Poll the stats until `predicate(stats)` holds (within `timeout_s`); return them."""
+    def wait_until(self, predicate: Any, *, timeout_s: float = 30.0) -> dict[str, Any]:
+        """Poll the stats until `predicate(stats)` holds (within `timeout_s`); return them.
+
+        The default is generous: polling ends as soon as the predicate holds, and a loaded
+        machine under coverage may take seconds to get a request to the emulator.
+        """
         deadline = time.monotonic() + timeout_s
         stats = self.stats()
         while not predicate(stats):
