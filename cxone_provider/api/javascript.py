@@ -1,20 +1,24 @@
 """V8 for the package (through mini-racer): isolates, and the check of a Data Action script.
 
 The same engine runs scripts in the sandbox, so the check and the sandbox agree on what
-JavaScript is. The check never runs any of the script; V8 only compiles it, three ways:
+JavaScript is. The check never runs a line of the script: the only code V8 evaluates is
+`new Function("<text>")`, with the text as a JSON string literal, data and never code. The
+constructor compiles the text as a function body on its own (a `}` in it cannot close
+anything outside) and returns a function that is never called. Three texts are compiled:
 
-1. As the statements of a block that never executes (`if (false) { ... }`): every syntax
-   error, with the line and column of the script itself, and Script-level rules such as
-   "Illegal return statement".
-2. As the body of `new Function(source)`, which V8 parses on its own: a script cannot close
-   the block of step 1 early (`} evil(); {`) and pass, and a "use strict" directive counts.
-3. As that block again with `let main;` appended: V8 refuses it ("Identifier 'main' has
-   already been declared") exactly when the script declares `main` at its top level.
+1. The script itself: every syntax error, with the line and column of the script.
+2. The script as a class static block (`class P { static { ... } }`), where, as at the top
+   of a script, `return` is illegal: only V8's "Illegal return statement" is taken from it
+   (a static block is also strict, which the script need not be).
+3. The script with `let main;` appended: V8 refuses it ("Identifier 'main' has already been
+   declared") exactly when the script declares `main` at its top level.
 
-Compiling runs nothing, so each thread keeps one isolate for it. Whether `main` is callable
-and what the top-level code does are for the sandbox to find out, as the test run does.
-The check is a pure function of the source, so its answers are cached: the provider checks
-a script in `check` and again when it builds the request in `create`, at no second cost.
+Compiling needs V8, so it runs under limits like the sandbox's: COMPILE_TIMEOUT_S and
+COMPILE_MAX_MEMORY_BYTES per compile, in one isolate per thread that nothing ever runs in.
+Whether `main` is callable and what the top-level code does are for the sandbox to find
+out, as the test run does. The check is a pure function of the source, so its answers are
+cached: the provider checks a script in `check` and again when it builds the request in
+`create`, at no second cost.
 """
 
 from __future__ import annotations
@@ -27,18 +31,21 @@ import threading
 from dataclasses import dataclass
 from typing import Final
 
-from py_mini_racer import JSEvalException, MiniRacer
+from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, MiniRacer
 
 COMPILE_TIMEOUT_S: Final = 5.0
+COMPILE_MAX_MEMORY_BYTES: Final = 64 * 1024 * 1024
 MISSING_MAIN: Final = (
     "the script must define a function main(context) at its top level, for example "
     "`function main(context) { return context.input; }`"
 )
 
-_BLOCK_PREFIX: Final = "if (false) {\n"
-_BLOCK_SUFFIX: Final = "\n}"
-_MAIN_PROBE_SUFFIX: Final = "\n;let main;\n}"
+_STATIC_BLOCK_PREFIX: Final = "class CxoneProbe { static {\n"
+_STATIC_BLOCK_SUFFIX: Final = "\n} }"
+_ILLEGAL_RETURN: Final = "Illegal return statement"
+_MAIN_PROBE_SUFFIX: Final = "\n;let main;"
 _MAIN_DECLARED: Final = "Identifier 'main' has already been declared"
+_END_OF_INPUT: Final = "SyntaxError: Unexpected end of input"
 # V8 places a `new Function` body after the two lines "(function anonymous(" and ") {".
 _FUNCTION_HEADER_LINES: Final = 2
 
@@ -91,29 +98,60 @@ class ScriptError:
         return f"line {self.line}, column {self.column}: {self.message}"
 
 
+class _CompileLimitError(Exception):
+    """Compiling a text went past COMPILE_TIMEOUT_S or COMPILE_MAX_MEMORY_BYTES."""
+
+
 @functools.lru_cache(maxsize=256)
 def check_script(source: str) -> ScriptError | None:
-    """Return the first problem of a Data Action script, or None when it is valid."""
+    """Return the first problem of a Data Action script, or None when it is valid.
+
+    Compiles only (see the module docstring): no line of `source` ever runs.
+    """
+    try:
+        error = _compile_error(source)
+        if error is not None:
+            last_line = source.count("\n") + 1
+            if error.line > last_line:  # V8 met the end of the function it wraps the body in
+                return ScriptError(last_line, len(source.rsplit("\n", 1)[-1]) + 1, _END_OF_INPUT)
+            return error
+        error = _compile_error(_STATIC_BLOCK_PREFIX + source + _STATIC_BLOCK_SUFFIX)
+        if error is not None and _ILLEGAL_RETURN in error.message:
+            return ScriptError(error.line - 1, error.column, error.message)
+        error = _compile_error(source + _MAIN_PROBE_SUFFIX)
+    except _CompileLimitError as exc:
+        return ScriptError(1, 1, str(exc))
+    if error is not None and _MAIN_DECLARED in error.message:
+        return None
+    return error or ScriptError(1, 1, MISSING_MAIN)
+
+
+def _compile_error(body: str) -> ScriptError | None:
+    """V8's first syntax error in `body` compiled as a function body (which never runs)."""
     parser = _thread_parser()
-    last_line = source.count("\n") + 1
     try:
-        parser.eval(_BLOCK_PREFIX + source + _BLOCK_SUFFIX, timeout_sec=COMPILE_TIMEOUT_S)
-    except JSEvalException as exc:
-        error = _error_from_v8(str(exc), line_offset=_BLOCK_PREFIX.count("\n"))
-        if error.line > last_line:  # "Unexpected end of input" points past the script
-            return ScriptError(last_line, len(source.rsplit("\n", 1)[-1]) + 1, error.message)
-        return error
-    try:
-        parser.eval(f"new Function({json.dumps(source)})", timeout_sec=COMPILE_TIMEOUT_S)
+        parser.eval(
+            f"new Function({json.dumps(body)}), undefined",
+            timeout_sec=COMPILE_TIMEOUT_S,
+            max_memory=COMPILE_MAX_MEMORY_BYTES,
+        )
+    except JSTimeoutException:
+        settle_cancelled_run(parser)
+        msg = (
+            f"the script did not compile within {COMPILE_TIMEOUT_S:g} s; shorten it or split "
+            "it into dependency actions"
+        )
+        raise _CompileLimitError(msg) from None
+    except JSOOMException:
+        _drop_thread_parser()
+        msg = (
+            f"compiling the script needed more than {COMPILE_MAX_MEMORY_BYTES // 2**20} MiB; "
+            "shorten it or split it into dependency actions"
+        )
+        raise _CompileLimitError(msg) from None
     except JSEvalException as exc:
         return _error_from_v8(str(exc), line_offset=_FUNCTION_HEADER_LINES)
-    try:
-        parser.eval(_BLOCK_PREFIX + source + _MAIN_PROBE_SUFFIX, timeout_sec=COMPILE_TIMEOUT_S)
-    except JSEvalException as exc:
-        if _MAIN_DECLARED in str(exc):
-            return None
-        return _error_from_v8(str(exc), line_offset=_BLOCK_PREFIX.count("\n"))
-    return ScriptError(1, 1, MISSING_MAIN)
+    return None
 
 
 def _thread_parser() -> MiniRacer:
@@ -124,6 +162,14 @@ def _thread_parser() -> MiniRacer:
         parser = MiniRacer()
         _parser.engine = parser
     return parser
+
+
+def _drop_thread_parser() -> None:
+    """Forget the calling thread's isolate: one that hit its memory limit is not reused."""
+    parser: MiniRacer | None = getattr(_parser, "engine", None)
+    _parser.engine = None
+    if parser is not None:
+        parser.close()
 
 
 def _error_from_v8(text: str, *, line_offset: int) -> ScriptError:
