@@ -31,6 +31,11 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 
+def shortened(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters and an ellipsis: quoted outside text stays small."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class CxoneError(Exception):
     """Root of every error this package raises."""
 

@@ -33,8 +33,12 @@ from typing import Final
 
 from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, MiniRacer
 
+from cxone_provider.api.errors import shortened
+
 COMPILE_TIMEOUT_S: Final = 5.0
 COMPILE_MAX_MEMORY_BYTES: Final = 64 * 1024 * 1024
+MAX_MESSAGE_CHARS: Final = 300
+"""V8 quotes the token it did not expect, which may be a 60,000-character identifier."""
 MISSING_MAIN: Final = (
     "the script must define a function main(context) at its top level, for example "
     "`function main(context) { return context.input; }`"
@@ -176,9 +180,9 @@ def _error_from_v8(text: str, *, line_offset: int) -> ScriptError:
     match = _V8_ERROR.match(text)
     if match is None:
         first_line = text.strip().splitlines()[0] if text.strip() else "unknown error"
-        return ScriptError(1, 1, first_line)
+        return ScriptError(1, 1, shortened(first_line, MAX_MESSAGE_CHARS))
     return ScriptError(
         line=max(1, int(match["line"]) - line_offset),
         column=len(match["caret"]) + 1,
-        message=match["message"],
+        message=shortened(match["message"], MAX_MESSAGE_CHARS),
     )

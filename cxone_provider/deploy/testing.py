@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from cxone_provider.api.errors import shortened
 from cxone_provider.api.models import TestResult
 from cxone_provider.deploy.properties import DEFAULT_TEST_INPUT, json_equal
 from cxone_provider.deploy.settings import TEST_FAILURE_POLICIES, TestFailurePolicy
@@ -72,5 +73,4 @@ def judge(result: TestResult, plan: TestPlan) -> Verdict:
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _SHOWN_JSON_CHARS else text[:_SHOWN_JSON_CHARS] + "…"
+    return shortened(json.dumps(value, ensure_ascii=False), _SHOWN_JSON_CHARS)
