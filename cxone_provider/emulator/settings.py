@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 from collections.abc import Sequence
@@ -100,16 +99,6 @@ def clients_from_file(path: Path) -> tuple[OAuthClient, ...]:
         msg = f"{str(path)!r} holds no client; write one ID:SECRET[:SCOPES] per line"
         raise ConfigurationError(msg)
     return tuple(clients)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether an address to listen on is reachable from this machine only."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -492,3 +492,30 @@ def test_the_help_of_validate_says_it_runs_the_program_and_for_how_long():
     text = " ".join(cxone("validate", "--help").stdout.split())
     assert "Runs the program's own code" in text
     assert f"for at most {EVALUATION_TIMEOUT_S:g} s" in text
+
+
+def test_plain_http_and_nested_plaintext_secrets_in_the_stack_are_problems(tmp_path):
+    """Issue 20: `cxone validate --stack` reports an http baseUrl and secrets inside values."""
+    program = write_program(
+        tmp_path / "program",
+        f"""
+from cxone_provider import ActionCatalog
+
+catalog = ActionCatalog()
+catalog.add("plain_echo", script={ECHO!r})
+catalog.register()
+""",
+    )
+    (program / "Pulumi.ci.yaml").write_text(
+        "config:\n  cxone:baseUrl: http://acme.api.nicecxone.com\n  cxone:clientId: ci\n"
+        "  program:database:\n    host: db\n    password: hunter2-value\n"
+        "  program:dbPwd: other-value\n"
+    )
+    ran = cxone("validate", program, "--stack", "ci", "--json")
+    assert ran.exit_code == 1
+    by_field = {problem["field"]: problem["message"] for problem in problems_of(ran)}
+    assert "use https://acme.api.nicecxone.com" in by_field["cxone:baseUrl"]
+    assert by_field["program:database"].startswith("program:database (at password) looks secret")
+    assert "program:dbPwd" in by_field
+    assert "hunter2-value" not in ran.stdout
+    assert "other-value" not in ran.stdout
