@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import time
@@ -519,3 +520,29 @@ catalog.register()
     assert "program:dbPwd" in by_field
     assert "hunter2-value" not in ran.stdout
     assert "other-value" not in ran.stdout
+
+
+def test_a_program_run_by_the_cli_never_sees_the_tenant_credentials(tmp_path):
+    """Issue 20: `cxone diff <folder>` ran somebody's folder with CXONE_CLIENT_SECRET* set."""
+    program = write_program(
+        tmp_path / "program",
+        f"""
+import os
+from cxone_provider import ActionCatalog
+
+seen = sorted(key for key in os.environ if "SECRET" in key or key.startswith("PULUMI_ACC"))
+if seen:
+    raise RuntimeError("the program saw " + ", ".join(seen))
+catalog = ActionCatalog()
+catalog.add("plain_echo", script={ECHO!r})
+catalog.register()
+""",
+    )
+    secrets = {
+        "CXONE_CLIENT_SECRET": "a",
+        "CXONE_CLIENT_SECRET_PROD": "b",
+        "CXONE_WEBHOOK_SECRET": "whsec_" + base64.b64encode(bytes(32)).decode(),
+        "PULUMI_ACCESS_TOKEN": "d",
+    }
+    ran = cxone("validate", program, env=secrets)
+    assert ran.exit_code == 0, ran.stdout + ran.stderr
