@@ -41,6 +41,7 @@ from cxone_provider.deploy.diff import diff_properties
 from cxone_provider.deploy.operation import Operation
 from cxone_provider.deploy.properties import request_body, stack_of
 from cxone_provider.deploy.read import read_action
+from cxone_provider.deploy.secrets import with_derived_secrets
 from cxone_provider.deploy.settings import ProviderSettings
 from cxone_provider.deploy.update import update_action
 
@@ -86,7 +87,7 @@ class DataActionProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the declaration offline: one CheckFailure per problem, on its property."""
         inputs, failures = check_inputs(news)
-        return CheckResult(inputs, failures)
+        return CheckResult(with_derived_secrets(inputs), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """No change when nothing the API keeps changed; a new name replaces; the rest updates."""
