@@ -16,6 +16,7 @@ from pulumi.runtime.settings import set_root_resource
 from stack_mocks import run
 
 from cxone_provider import DataAction, DataActionArgs
+from cxone_provider.deploy.diff import diff_properties
 from cxone_provider.deploy.secrets import with_derived_secrets
 
 PIN = "pin-4321-very-secret"
@@ -112,3 +113,11 @@ def test_a_description_made_of_a_secret_name_is_secret():
     assert (
         with_derived_secrets({**outs, "secret_inputs": None})["description"] == outs["description"]
     )
+
+
+def test_an_input_that_turns_secret_updates_so_its_output_is_recorded_as_a_secret():
+    """A stack deployed before: the test runs again (no API write) to record test_output secret."""
+    olds = {"name": "n_1", "script": ECHO_PIN, "test_input": '{"pin":"x"}', "version": 1}
+    news = {**olds, "secret_inputs": ["test_input"]}
+    assert diff_properties(olds, news).changes is None
+    assert diff_properties(news, news).changes is False
