@@ -13,12 +13,15 @@ anything outside) and returns a function that is never called. Three texts are c
 3. The script with `let main;` appended: V8 refuses it ("Identifier 'main' has already been
    declared") exactly when the script declares `main` at its top level.
 
-Compiling needs V8, so it runs under limits like the sandbox's: COMPILE_TIMEOUT_S and
-COMPILE_MAX_MEMORY_BYTES per compile, in one isolate per thread that nothing ever runs in.
+Compiling needs V8, so it runs under limits: COMPILE_TIMEOUT_S per compile, and at most
+MAX_SOURCE_CHARS of source, which bounds what the compiler can allocate (V8's parser is
+linear in the source; mini-racer's memory limit only watches running code, and an isolate
+left with one makes the process hang at exit). One isolate per thread, which nothing ever
+runs in.
 Whether `main` is callable and what the top-level code does are for the sandbox to find
 out, as the test run does. The check is a pure function of the source, so its answers are
-cached: the provider checks a script in `check` and again when it builds the request in
-`create`, at no second cost.
+cached (a time limit reached is not): the provider checks a script in `check` and again
+when it builds the request in `create`, at no second cost.
 """
 
 from __future__ import annotations
@@ -31,12 +34,13 @@ import threading
 from dataclasses import dataclass
 from typing import Final
 
-from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, MiniRacer
+from py_mini_racer import JSEvalException, JSTimeoutException, MiniRacer
 
 from cxone_provider.api.errors import shortened
 
 COMPILE_TIMEOUT_S: Final = 5.0
-COMPILE_MAX_MEMORY_BYTES: Final = 64 * 1024 * 1024
+MAX_SOURCE_CHARS: Final = 65536
+"""The API takes at most 65536 bytes of script, so never more characters than this."""
 MAX_MESSAGE_CHARS: Final = 300
 """V8 quotes the token it did not expect, which may be a 60,000-character identifier."""
 MISSING_MAIN: Final = (
@@ -103,28 +107,43 @@ class ScriptError:
 
 
 class _CompileLimitError(Exception):
-    """Compiling a text went past COMPILE_TIMEOUT_S or COMPILE_MAX_MEMORY_BYTES."""
+    """Compiling a text went past COMPILE_TIMEOUT_S."""
 
 
-@functools.lru_cache(maxsize=256)
 def check_script(source: str) -> ScriptError | None:
     """Return the first problem of a Data Action script, or None when it is valid.
 
     Compiles only (see the module docstring): no line of `source` ever runs.
     """
+    if len(source) > MAX_SOURCE_CHARS:
+        message = (
+            f"the script is {len(source)} characters, over the {MAX_SOURCE_CHARS} a script can "
+            "have; move shared code into a dependency action or shorten it"
+        )
+        return ScriptError(1, 1, message)
     try:
-        error = _compile_error(source)
-        if error is not None:
-            last_line = source.count("\n") + 1
-            if error.line > last_line:  # V8 met the end of the function it wraps the body in
-                return ScriptError(last_line, len(source.rsplit("\n", 1)[-1]) + 1, _END_OF_INPUT)
-            return error
-        error = _compile_error(_STATIC_BLOCK_PREFIX + source + _STATIC_BLOCK_SUFFIX)
-        if error is not None and _ILLEGAL_RETURN in error.message:
-            return ScriptError(error.line - 1, error.column, error.message)
-        error = _compile_error(source + _MAIN_PROBE_SUFFIX)
+        return _first_problem(source)
     except _CompileLimitError as exc:
         return ScriptError(1, 1, str(exc))
+
+
+@functools.lru_cache(maxsize=256)
+def _first_problem(source: str) -> ScriptError | None:
+    """The three compiles of the module docstring, in order; None when all agree it is valid.
+
+    Cached: the answer is a pure function of the source. A compile past its time limit
+    raises instead, so that a moment of a busy machine is not remembered.
+    """
+    error = _compile_error(source)
+    if error is not None:
+        last_line = source.count("\n") + 1
+        if error.line > last_line:  # V8 met the end of the function it wraps the body in
+            return ScriptError(last_line, len(source.rsplit("\n", 1)[-1]) + 1, _END_OF_INPUT)
+        return error
+    error = _compile_error(_STATIC_BLOCK_PREFIX + source + _STATIC_BLOCK_SUFFIX)
+    if error is not None and _ILLEGAL_RETURN in error.message:
+        return ScriptError(error.line - 1, error.column, error.message)
+    error = _compile_error(source + _MAIN_PROBE_SUFFIX)
     if error is not None and _MAIN_DECLARED in error.message:
         return None
     return error or ScriptError(1, 1, MISSING_MAIN)
@@ -134,23 +153,12 @@ def _compile_error(body: str) -> ScriptError | None:
     """V8's first syntax error in `body` compiled as a function body (which never runs)."""
     parser = _thread_parser()
     try:
-        parser.eval(
-            f"new Function({json.dumps(body)}), undefined",
-            timeout_sec=COMPILE_TIMEOUT_S,
-            max_memory=COMPILE_MAX_MEMORY_BYTES,
-        )
+        parser.eval(f"new Function({json.dumps(body)}), undefined", timeout_sec=COMPILE_TIMEOUT_S)
     except JSTimeoutException:
         settle_cancelled_run(parser)
         msg = (
             f"the script did not compile within {COMPILE_TIMEOUT_S:g} s; shorten it or split "
             "it into dependency actions"
-        )
-        raise _CompileLimitError(msg) from None
-    except JSOOMException:
-        _drop_thread_parser()
-        msg = (
-            f"compiling the script needed more than {COMPILE_MAX_MEMORY_BYTES // 2**20} MiB; "
-            "shorten it or split it into dependency actions"
         )
         raise _CompileLimitError(msg) from None
     except JSEvalException as exc:
@@ -166,14 +174,6 @@ def _thread_parser() -> MiniRacer:
         parser = MiniRacer()
         _parser.engine = parser
     return parser
-
-
-def _drop_thread_parser() -> None:
-    """Forget the calling thread's isolate: one that hit its memory limit is not reused."""
-    parser: MiniRacer | None = getattr(_parser, "engine", None)
-    _parser.engine = None
-    if parser is not None:
-        parser.close()
 
 
 def _error_from_v8(text: str, *, line_offset: int) -> ScriptError:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxone_provider.api import javascript
-from cxone_provider.api.javascript import MISSING_MAIN, ScriptError, check_script
+from cxone_provider.api.javascript import MAX_SOURCE_CHARS, MISSING_MAIN, ScriptError, check_script
 
 # What an escaping script would do: mark the isolate the check compiles in.
 _PAYLOAD = "globalThis.cxoneEscaped = (globalThis.cxoneEscaped || 0) + 1;"
@@ -106,3 +106,22 @@ def test_errors_keep_the_line_and_column_of_the_script(script, where):
     error = check_script(script)
     assert error is not None
     assert (error.line, error.column) == where
+
+
+def test_a_compile_past_its_time_limit_is_an_error_at_the_start(monkeypatch):
+    """Compiling runs under COMPILE_TIMEOUT_S; past it, the check fails instead of waiting."""
+    monkeypatch.setattr(javascript, "COMPILE_TIMEOUT_S", 0.001)
+    script = "function main(c) { return c.input; }\n" + "var x = [1].map((v) => v * 2);\n" * 1500
+    error = check_script(script)
+    assert error is not None
+    assert (error.line, error.column) == (1, 1)
+    assert "did not compile within" in error.message
+    monkeypatch.setattr(javascript, "COMPILE_TIMEOUT_S", 5.0)
+    assert check_script(script) is None  # the time limit reached was not remembered
+
+
+def test_a_source_longer_than_any_script_is_not_compiled():
+    """More characters than the API's 65536 bytes allow is refused before V8 sees it."""
+    error = check_script("function main(c) { return 1; }\n//" + "x" * MAX_SOURCE_CHARS)
+    assert error is not None
+    assert "over the 65536 a script can have" in error.message
