@@ -14,6 +14,7 @@ from paging_server import PagingServer, tenant_action
 from provider_server import ForwardingMocks, ProviderServer
 from stack_mocks import mocked_engine, run_stack_program
 
+from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.api.models import Action, validate_spec
 from cxone_provider.cli.export_program import exportable, write_program
 from cxone_provider.cli.preflight import preflight
@@ -304,3 +305,11 @@ def test_whatever_the_tenant_names_are_only_files_inside_out_are_written(names):
             assert path == root / "a" or out in (path, *path.parents)
         written = sorted(p.name for p in (out / "actions").iterdir()) if kept else []
         assert written == sorted(f"{a.name}.js" for a in kept)
+
+
+def test_writing_a_program_of_an_unchecked_name_is_refused(tmp_path):
+    """write_program itself refuses a name that breaks the rule, should a caller skip the check."""
+    action = Action.model_validate(tenant_action(1, "../outside"))
+    with pytest.raises(ConfigurationError, match="refusing to write 1 actions"):
+        write_program([action], tmp_path / "out", source="https://t.example", project="p")
+    assert list(tmp_path.iterdir()) == []
