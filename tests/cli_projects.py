@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack_files import strip_stack_init_keys
 from typer.testing import CliRunner
 
 from cxone_provider.api.client import CxoneClient
@@ -42,12 +44,15 @@ EXAMPLE_EDGES = {
 CYCLE = "normalize_phone -> route_decision -> lead_score -> base_enrichment -> normalize_phone"
 OVERSIZE_BYTES = 70 * 1024
 ECHO = "function main(context) { return context.input; }"
-# Settings from the developer's environment must not reach the command under test.
+# Settings from the developer's environment must not reach the command under test; nor their
+# Pulumi backend (`cxone export` reads the state of the project's stacks): an empty one.
 CLEARED_ENV = {
     "CXONE_BASE_URL": None,
     "CXONE_SITE": None,
     "CXONE_CLIENT_ID": None,
     "CXONE_CLIENT_SECRET": None,
+    "PULUMI_BACKEND_URL": Path(tempfile.mkdtemp(prefix="cxone-tests-backend-")).as_uri(),
+    "PULUMI_ACCESS_TOKEN": None,
 }
 
 
@@ -57,6 +62,7 @@ def copy_project(tmp_path: Path, name: str = "project") -> Path:
     project.mkdir()
     shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
     shutil.copytree(STACKS, project / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
+    strip_stack_init_keys(project / "stacks")
     return project
 
 
@@ -134,10 +140,16 @@ class Ran:
         return json.loads(self.stdout)
 
 
-def cxone(*args: str | Path, env: dict[str, str | None] | None = None) -> Ran:
-    """Run `cxone ARGS` in-process through typer's runner, as a user types it."""
+def cxone(
+    *args: str | Path, env: dict[str, str | None] | None = None, input_text: str | None = None
+) -> Ran:
+    """Run `cxone ARGS` in-process through typer's runner, as a user types it (`input_text`)."""
     result = CliRunner().invoke(
-        app, [str(arg) for arg in args], env={**CLEARED_ENV, **(env or {})}, catch_exceptions=False
+        app,
+        [str(arg) for arg in args],
+        env={**CLEARED_ENV, **(env or {})},
+        input=input_text,
+        catch_exceptions=False,
     )
     return Ran(result.exit_code, result.stdout, result.stderr)
 

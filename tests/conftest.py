@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 from emulator_process import EmulatorProcess
+from skips import pytest_unconfigure
 
 from cxone_provider.api.client import CxoneClient
 
 StartEmulator = Callable[..., EmulatorProcess]
+__all__ = ["pytest_unconfigure"]  # the one-line account of skipped tests, at the end
 
 
 @pytest.fixture(scope="session")

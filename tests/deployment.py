@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +80,7 @@ class Deployment:
     def apply(self, declarations: Mapping[str, DataActionArgs]) -> None:
         """Make every declared action exist as declared; dependencies go first."""
         waits_for = {name: tuple(args.dependencies) for name, args in declarations.items()}
-        self._walk(waits_for, lambda name: self._apply_one(name, declarations[name]))
+        walk(waits_for, lambda name: self._apply_one(name, declarations[name]), self.parallelism)
 
     def preview(self, declarations: Mapping[str, DataActionArgs]) -> dict[str, str]:
         """Do what `pulumi preview` does: Check every action, Diff the recorded ones.
@@ -106,7 +106,7 @@ class Deployment:
             else:
                 plan[name] = "same"
 
-        self._walk(dict.fromkeys(declarations, ()), step)
+        walk(dict.fromkeys(declarations, ()), step, self.parallelism)
         return plan
 
     def destroy(self) -> None:
@@ -116,7 +116,7 @@ class Deployment:
             for dependency in recorded.outputs.get("dependencies") or []:
                 if dependency in dependents:
                     dependents[dependency].append(name)
-        self._walk({n: tuple(d) for n, d in dependents.items()}, self._delete_one)
+        walk({n: tuple(d) for n, d in dependents.items()}, self._delete_one, self.parallelism)
 
     def _apply_one(self, name: str, args: DataActionArgs) -> None:
         news = inputs(name, args, stack=self.stack)
@@ -148,24 +148,29 @@ class Deployment:
         with self._lock:
             del self.state[name]
 
-    def _walk(self, waits_for: Mapping[str, tuple[str, ...]], step: Callable[[str], Any]) -> None:
-        """Run `step` for every name once all the names it waits for are done, in parallel."""
-        pending = {
-            name: {w for w in wanted if w in waits_for} for name, wanted in waits_for.items()
-        }
-        running: dict[Future[Any], str] = {}
-        with ThreadPoolExecutor(self.parallelism) as pool:
-            while pending or running:
-                ready = [name for name, wanted in pending.items() if not wanted]
-                for name in ready:
-                    del pending[name]
-                    running[pool.submit(step, name)] = name
-                if not running:
-                    msg = f"these steps wait for each other: {sorted(pending)}"
-                    raise AssertionError(msg)
-                done, _ = wait(running, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    finished = running.pop(future)
-                    future.result()
-                    for wanted in pending.values():
-                        wanted.discard(finished)
+
+def walk(
+    waits_for: Mapping[str, tuple[str, ...]], step: Callable[[str], Any], parallelism: int
+) -> None:
+    """Run `step` for every name as soon as all the names it waits for are done, in parallel.
+
+    As the engine does: each step starts when its last dependency finishes, not when a whole
+    wave of steps has; the first step that raises ends the walk.
+    """
+    pending = {name: {w for w in wanted if w in waits_for} for name, wanted in waits_for.items()}
+    running: dict[Future[Any], str] = {}
+    with ThreadPoolExecutor(parallelism) as pool:
+        while pending or running:
+            ready = [name for name, wanted in pending.items() if not wanted]
+            for name in ready:
+                del pending[name]
+                running[pool.submit(step, name)] = name
+            if not running:
+                msg = f"these steps wait for each other: {sorted(pending)}"
+                raise AssertionError(msg)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished = running.pop(future)
+                future.result()
+                for wanted in pending.values():
+                    wanted.discard(finished)

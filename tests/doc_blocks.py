@@ -1,7 +1,11 @@
 """The runnable shell blocks of README.md and docs/*.md, and how to run a page of them.
 
 A fenced ```sh block directly below the line `<!-- runnable -->` is runnable;
-`<!-- runnable: needs-pulumi -->` marks one that needs the Pulumi CLI. A page's runnable
+`<!-- runnable: needs-pulumi -->` marks one that needs the Pulumi CLI. A fenced block of any
+language directly below `<!-- file: PATH -->` is written to PATH (relative to the session's
+folder at that point) when the page runs, so the blocks after it run it: that is how a
+program shown in a page is run. A ```python block that is neither has to be marked
+`<!-- fragment -->`: a part of a program, shown in a sentence's context. A page's runnable
 blocks run in order, in one bash session (`set -euo pipefail`, so every command must
 succeed and variables carry from block to block, as in a reader's terminal), from the root
 of a copy of the repository (the checkout is never touched), with the virtualenv's `cxone`
@@ -27,6 +31,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack_files import strip_stack_init_keys
+
 REPO = Path(__file__).resolve().parents[1]
 EMULATOR_PORT = 8765
 NEEDS_PULUMI = "needs-pulumi"
@@ -34,6 +40,10 @@ TAGS = frozenset({NEEDS_PULUMI})
 PAGE_TIMEOUT_S = 420
 INSTALL_PULUMI = "scripts/install-pulumi"
 _MARKER = re.compile(r"^<!-- runnable(?::\s*(?P<tags>[\w ,-]*))? -->\s*$")
+_FILE_MARKER = re.compile(r"^<!-- file: (?P<path>[\w./-]+) -->\s*$")
+_FRAGMENT_MARKER = "<!-- fragment -->"
+_FENCE = re.compile(r"^```(?P<language>\w+)\s*$")
+_FILE_END = "__CXONE_DOC_FILE__"
 _COPY_IGNORED = shutil.ignore_patterns(
     ".git",
     ".venv",
@@ -64,6 +74,8 @@ class Block:
     line: int
     code: str
     tags: frozenset[str]
+    file: str | None = None
+    """Where a `<!-- file: PATH -->` block is written; None for a shell block."""
 
     @property
     def needs_pulumi(self) -> bool:
@@ -84,11 +96,15 @@ def pages(repo: Path = REPO) -> list[Path]:
 
 
 def runnable_blocks(path: Path, repo: Path = REPO) -> list[Block]:
-    """The runnable blocks of one page, in order."""
+    """The runnable blocks of one page (shell blocks and files to write), in order."""
     page = str(path.relative_to(repo))
     lines = path.read_text(encoding="utf-8").splitlines()
     blocks = []
     for index, line in enumerate(lines):
+        file_marker = _FILE_MARKER.match(line)
+        if file_marker is not None:
+            blocks.append(_file_block(page, lines, index, file_marker["path"]))
+            continue
         marker = _MARKER.match(line)
         if marker is None:
             continue
@@ -99,19 +115,61 @@ def runnable_blocks(path: Path, repo: Path = REPO) -> list[Block]:
         if index + 1 >= len(lines) or lines[index + 1].strip() != "```sh":
             msg = f"{page}:{index + 1}: a runnable marker must stand directly above a ```sh fence"
             raise MarkerError(msg)
-        end = next((i for i in range(index + 2, len(lines)) if lines[i].strip() == "```"), None)
-        if end is None:
-            msg = f"{page}:{index + 2}: the ```sh block never ends"
-            raise MarkerError(msg)
-        blocks.append(Block(page, index + 3, "\n".join(lines[index + 2 : end]), tags))
+        blocks.append(Block(page, index + 3, _fenced(page, lines, index), tags))
     return blocks
+
+
+def _fenced(page: str, lines: list[str], marker: int) -> str:
+    """The code of the fenced block that opens on the line after the marker."""
+    end = next((i for i in range(marker + 2, len(lines)) if lines[i].strip() == "```"), None)
+    if end is None:
+        msg = f"{page}:{marker + 2}: the fenced block never ends"
+        raise MarkerError(msg)
+    return "\n".join(lines[marker + 2 : end])
+
+
+def _file_block(page: str, lines: list[str], index: int, path: str) -> Block:
+    """The fenced block below a `<!-- file: PATH -->` marker, to be written to PATH."""
+    if index + 1 >= len(lines) or _FENCE.match(lines[index + 1].strip()) is None:
+        msg = f"{page}:{index + 1}: a file marker must stand directly above a fenced block"
+        raise MarkerError(msg)
+    return Block(page, index + 3, _fenced(page, lines, index), frozenset(), path)
+
+
+def unmarked_python_blocks(path: Path, repo: Path = REPO) -> list[str]:
+    """Where a ```python block is neither written to a file nor marked as a fragment."""
+    page = str(path.relative_to(repo))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [
+        f"{page}:{index + 1}"
+        for index, line in enumerate(lines)
+        if line.strip() == "```python"
+        and (
+            index == 0
+            or (
+                _FILE_MARKER.match(lines[index - 1]) is None
+                and lines[index - 1].strip() != _FRAGMENT_MARKER
+            )
+        )
+    ]
+
+
+def _block_code(block: Block) -> str:
+    """A shell block as written; a file block as the commands that write its file."""
+    if block.file is None:
+        return block.code
+    target = shlex.quote(block.file)
+    return (
+        f'mkdir -p "$(dirname {target})"\n'
+        f"cat > {target} <<'{_FILE_END}'\n{block.code}\n{_FILE_END}"
+    )
 
 
 def page_script(blocks: list[Block]) -> str:
     """One bash script: each block after a line naming it, so a failure says which block."""
     parts = ["set -euo pipefail"]
     for block in blocks:
-        parts += [f"printf '\\n@@ block %s\\n' {shlex.quote(block.where)}", block.code]
+        parts += [f"printf '\\n@@ block %s\\n' {shlex.quote(block.where)}", _block_code(block)]
     parts.append("printf '\\n@@ done\\n'")
     return "\n".join(parts) + "\n"
 
@@ -167,6 +225,7 @@ def run_page(blocks: list[Block], workdir: Path, *, private_network: bool) -> Pa
     """Run the blocks from a fresh copy of the repository, against a fresh emulator."""
     copy = workdir / "repo"
     shutil.copytree(REPO, copy, ignore=_COPY_IGNORED)
+    strip_stack_init_keys(copy / "stacks")
     home = workdir / "home"
     home.mkdir()
     (workdir / "page.sh").write_text(page_script(blocks), encoding="utf-8")

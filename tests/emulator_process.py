@@ -1,8 +1,8 @@
 """The emulator as a user runs it: `python -m cxone_provider emulator` in a subprocess.
 
 `EmulatorProcess` starts it on a free port (read back from what it prints), talks to its
-control API (stats, reset, faults, token expiry, clock) and stops it with a signal. Tests use it
-through the `emulator` and `start_emulator` fixtures of conftest.py.
+control API (stats, reset, faults, token expiry, clock, broken behaviours) and stops it with
+a signal. Tests use it through the `emulator` and `start_emulator` fixtures of conftest.py.
 """
 
 from __future__ import annotations
@@ -216,6 +216,10 @@ class EmulatorProcess:
         body: dict[str, Any] = {"advance_s": advance_s, "frozen": frozen}
         answer: dict[str, Any] = self._call("POST", "/_emulator/clock", json=body).json()
         return answer
+
+    def break_behaviours(self, *behaviours: str) -> None:
+        """POST /_emulator/broken: switch these behaviours of the contract off (none: all on)."""
+        self._call("POST", "/_emulator/broken", json={"behaviours": list(behaviours)})
 
     # Conveniences for tests that speak plain HTTP
 

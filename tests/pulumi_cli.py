@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from provider_server import SETTINGS_ENV
+from stack_files import strip_stack_init_keys
 
 REPO = Path(__file__).resolve().parents[1]
 TYPE_TOKEN = "pulumi-python:dynamic/dataaction:DataAction"
@@ -115,7 +116,11 @@ class PulumiProject:
 
     @classmethod
     def copy_of(cls, source: Path, folder: Path, *, pulumi: str) -> PulumiProject:
-        """A copy of the project at `source` (Pulumi.yaml and its program folder)."""
+        """A copy of the project at `source` (Pulumi.yaml and its program folder).
+
+        Its stack files lose what `pulumi stack init` wrote into the source (an
+        `encryptionsalt` made with another passphrase): the copy's stacks are this test's.
+        """
         root = folder / "project"
         root.mkdir(parents=True)
         shutil.copy2(source / "Pulumi.yaml", root / "Pulumi.yaml")
@@ -126,6 +131,7 @@ class PulumiProject:
                     root / child,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".venv"),
                 )
+                strip_stack_init_keys(root / child)
         return cls(root, folder / "state", pulumi=pulumi)
 
     @property

@@ -93,15 +93,25 @@ class ClientCredentialsAuth(httpx.Auth):
             return token
         return None
 
+    def token_request(
+        self, url: httpx.URL, *, grant_type: str = "client_credentials", scope: str | None = None
+    ) -> httpx.Request:
+        """The token request for the API at `url`, as this flow sends it (scope: its own).
+
+        Public for callers that judge the token endpoint's answer themselves (`cxone
+        conformance`), so that they send exactly what the flow sends, with its credentials.
+        """
+        return httpx.Request(
+            "POST",
+            url.copy_with(path=TOKEN_PATH, query=None),
+            data={"grant_type": grant_type, "scope": self._scope if scope is None else scope},
+            headers={"Authorization": self._basic, "Accept": "application/json"},
+        )
+
     def _fetch(
         self, for_request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, _Token]:
-        token_request = httpx.Request(
-            "POST",
-            for_request.url.copy_with(path=TOKEN_PATH, query=None),
-            data={"grant_type": "client_credentials", "scope": self._scope},
-            headers={"Authorization": self._basic, "Accept": "application/json"},
-        )
+        token_request = self.token_request(for_request.url)
         started = self._clock()
         self.token_requests += 1
         response = yield token_request

@@ -2,14 +2,19 @@
 
 Retry policy (the contract's table): connection errors, 5xx, 429 and 409
 IDEMPOTENCY_KEY_IN_USE are retried with capped exponential backoff and jitter (stamina), and
-a Retry-After header, in either form, replaces the computed backoff. Every other 4xx is final.
-A create's Idempotency-Key is chosen once per logical create and sent on every attempt.
-Under a `deadline`, retrying stops where waiting would pass it (DeadlineExceededError).
+a Retry-After header, in either form, replaces the computed backoff. Every other 4xx is final,
+and so is a connection nobody accepts (refused, unknown host): waiting would not make the
+base URL right. Each retry logs one WARNING that says what is retried (method, URL, action),
+why, and when. A create's Idempotency-Key is chosen once per logical create and sent on every
+attempt. Under a `deadline`, retrying stops where waiting would pass it
+(DeadlineExceededError).
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,7 +26,9 @@ from typing import Any, Final, Self, TypeVar
 
 import httpx
 import stamina
+import stamina.instrumentation
 from pydantic import ValidationError
+from stamina.instrumentation import RetryDetails
 
 from cxone_provider.api.auth import ClientCredentialsAuth
 from cxone_provider.api.errors import (
@@ -43,10 +50,17 @@ from cxone_provider.api.urls import plain_http_problem, shown_url
 ACTIONS_PATH: Final = "/api/v2/dataactions/actions"
 DEFAULT_TIMEOUT_S: Final = 30.0
 DEFAULT_MAX_ATTEMPTS: Final = 10
+CONNECTION_LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=64)
+"""One client serves every thread of the provider (up to 64 calls at once): each keeps its
+connection open between calls instead of reconnecting past httpx's default 20."""
 
 logger = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", Action, ActionPage, TestResult)
 _DEADLINE: ContextVar[float | None] = ContextVar("cxone_deadline", default=None)
+# The request being retried in this thread ("POST <url> (Data Action 'x')") and its attempts.
+_RETRYING: ContextVar[tuple[str, int] | None] = ContextVar("cxone_retrying", default=None)
+_RETRY_LOG_LOCK = threading.Lock()
+_retry_log_installed = False
 
 
 @contextmanager
@@ -85,7 +99,7 @@ class _Answer:
 def retry_delay(error: Exception) -> bool | float:
     """Backoff hook for stamina: False for final errors, else the Retry-After (if given)."""
     if isinstance(error, TransportError):
-        return True
+        return error.retryable
     retryable = isinstance(error, (RateLimitedError, ServerError)) or (
         isinstance(error, ConflictError) and error.code == "IDEMPOTENCY_KEY_IN_USE"
     )
@@ -93,6 +107,72 @@ def retry_delay(error: Exception) -> bool | float:
         return False
     assert isinstance(error, ApiError)  # noqa: S101 -- narrowed by the checks above
     return error.retry_after if error.retry_after is not None else True
+
+
+def retry_reason(error: Exception) -> str:
+    """Why a request is retried, in a few words: no answer (and why), or the API's status."""
+    if isinstance(error, TransportError):
+        return f"no answer ({error.reason})"
+    if isinstance(error, ApiError):
+        reason = f"{error.status} {error.code}"
+        if error.retry_after is not None:
+            reason += f", Retry-After {error.retry_after:g} s"
+        if error.request_id:
+            reason += f" [request id {error.request_id}]"
+        return reason
+    return str(error) or type(error).__name__
+
+
+def _log_retries(previous: tuple[stamina.instrumentation.RetryHook, ...]) -> Any:
+    """A stamina hook: our retries get one line that says what, where, why; others go on."""
+
+    def hook(details: RetryDetails) -> None:
+        retrying = _RETRYING.get()
+        if retrying is None:
+            for other in previous:
+                other(details)
+            return
+        what, attempts = retrying
+        logger.warning(
+            "%s: %s; retry %d of %d in %.1f s",
+            what,
+            retry_reason(details.caused_by),
+            details.retry_num,
+            attempts - 1,
+            details.wait_for,
+        )
+
+    return hook
+
+
+def _install_retry_log() -> None:
+    """Route stamina's retry notices through `_log_retries` (once per process).
+
+    stamina's own logging hook prints a bare "stamina.retry_scheduled" that names no request;
+    retries of other code keep whatever hooks were configured before.
+    """
+    global _retry_log_installed  # noqa: PLW0603 -- stamina's hooks are process-wide too
+    with _RETRY_LOG_LOCK:
+        if _retry_log_installed:
+            return
+        previous = stamina.instrumentation.get_on_retry_hooks()
+        stamina.instrumentation.set_on_retry_hooks([_log_retries(previous)])
+        _retry_log_installed = True
+
+
+@contextmanager
+def retry_log(what: str, attempts: int) -> Iterator[None]:
+    """Retries (stamina's) of the calls in this block log one WARNING line naming `what`.
+
+    `what` says what is retried and where, without a secret ("POST <url> (Data Action 'x')");
+    the line adds why (the error that caused the retry), the retry's number and its wait.
+    """
+    _install_retry_log()
+    token = _RETRYING.set((what, attempts))
+    try:
+        yield
+    finally:
+        _RETRYING.reset(token)
 
 
 @dataclass(slots=True)
@@ -151,6 +231,7 @@ class CxoneClient:
             base_url=self.base_url,
             auth=self.auth,
             timeout=self._timeout,
+            limits=CONNECTION_LIMITS,
             transport=transport,
             headers={
                 "Accept": "application/json",
@@ -242,6 +323,54 @@ class CxoneClient:
         answer = self._call("POST", f"{ACTIONS_PATH}/{action_id}/test", json={"input": test_input})
         return _parse(TestResult, answer.response)
 
+    def build_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Request:
+        """A request to `path` of this client's base URL, with its default headers."""
+        return self._http.build_request(
+            method,
+            path,
+            json=json,
+            params=params,
+            headers=headers,
+            timeout=timeout if timeout is not None else self._timeout,
+        )
+
+    def exchange(
+        self, request: httpx.Request, *, authenticated: bool = True, paced: bool = True
+    ) -> httpx.Response:
+        """Send `request` once and return the answer as it is, errors included.
+
+        For callers that judge the HTTP answer itself (`cxone conformance`): no retries and
+        no error translation, but the client's OAuth flow (unless not `authenticated`), its
+        pacing (unless not `paced`) and its connection pool. Only a missing answer raises
+        (TransportError); so does a token request that fails (AuthenticationError, ApiError).
+        """
+        if paced:
+            self.pacer.wait()
+        try:
+            response = self._http.send(
+                request, auth=httpx.USE_CLIENT_DEFAULT if authenticated else None
+            )
+        except httpx.TransportError as exc:
+            logger.debug("%s %s -> no answer: %s", request.method, request.url.path, exc)
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise TransportError(
+                request.method,
+                shown_url(str(request.url)),
+                reason,
+                retryable=not _nobody_there(exc),
+            ) from None
+        self.pacer.observe(response.headers)
+        return response
+
     def _call(
         self,
         method: str,
@@ -254,26 +383,31 @@ class CxoneClient:
         until = _DEADLINE.get()
         budget = None if until is None else _Budget(until)
         attempts = 0
+        subject = json.get("name") if isinstance(json, Mapping) else None
+        what = f"{method} {self.base_url}{path}" + (
+            f" (Data Action {subject!r})" if isinstance(subject, str) else ""
+        )
         try:
-            for attempt in stamina.retry_context(
-                on=retry_delay if budget is None else budget.retry_delay,
-                attempts=self._max_attempts,
-                timeout=None,
-                wait_initial=0.2,
-                wait_max=10.0,
-                wait_jitter=0.5,
-            ):
-                with attempt:
-                    attempts = attempt.num
-                    response = self._send_once(
-                        method,
-                        path,
-                        attempt=attempts,
-                        budget=budget,
-                        json=json,
-                        params=params,
-                        headers=headers,
-                    )
+            with retry_log(what, self._max_attempts):
+                for attempt in stamina.retry_context(
+                    on=retry_delay if budget is None else budget.retry_delay,
+                    attempts=self._max_attempts,
+                    timeout=None,
+                    wait_initial=0.2,
+                    wait_max=10.0,
+                    wait_jitter=0.5,
+                ):
+                    with attempt:
+                        attempts = attempt.num
+                        response = self._send_once(
+                            method,
+                            path,
+                            attempt=attempts,
+                            budget=budget,
+                            json=json,
+                            params=params,
+                            headers=headers,
+                        )
         except DeadlineExceededError:
             raise
         except CxoneError as exc:
@@ -312,15 +446,10 @@ class CxoneClient:
             if timeout.read is None or remaining < timeout.read:
                 timeout = httpx.Timeout(remaining)
         started = time.perf_counter()
-        try:
-            response = self._http.request(
-                method, path, json=json, params=params, headers=headers, timeout=timeout
-            )
-        except httpx.TransportError as exc:
-            logger.debug("%s %s -> no answer (attempt %d): %s", method, path, attempt, exc)
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise TransportError(method, f"{self.base_url}{path}", reason) from None
-        self.pacer.observe(response.headers)
+        request = self.build_request(
+            method, path, json=json, params=params, headers=headers, timeout=timeout
+        )
+        response = self.exchange(request, paced=False)
         logger.debug(
             "%s %s -> %d (attempt %d, %.1f ms)",
             method,
@@ -332,6 +461,22 @@ class CxoneClient:
         if response.is_error:
             raise api_error_from(response)
         return response
+
+
+def _nobody_there(error: httpx.TransportError) -> bool:
+    """Whether the connection was refused or the host is unknown: no wait would change that.
+
+    A name server that fails for now (EAI_AGAIN) is worth a retry; so are timeouts, resets
+    and connections closed mid-answer.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        if isinstance(cause, socket.gaierror):
+            return cause.errno != socket.EAI_AGAIN
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:

@@ -7,7 +7,8 @@
     ├── DependencyGraphError        the declared actions do not form a valid graph
     │   └── DependencyCycleError    ... because of a cycle (carries the whole path)
     ├── TestFailedError             the sandbox test of an action did not pass
-    ├── TransportError              no HTTP answer: connection refused, reset, timed out (retryable)
+    ├── OperationFailedError        what the engine is given when a provider call fails
+    ├── TransportError              no HTTP answer: reset, timed out (retryable); refused (final)
     ├── DeadlineExceededError       an operation's deadline passed before its API calls succeeded
     ├── AuthenticationError         the token endpoint refused the client id or secret
     └── ApiError                    the API answered with an error body
@@ -149,12 +150,33 @@ class TestFailedError(CxoneError):
         )
 
 
-class TransportError(CxoneError):
-    """The request got no HTTP answer (connection refused or reset, timeout); safe to retry."""
+class OperationFailedError(CxoneError):
+    """A provider call failed; its cause is the error to read, and the engine shows it first.
 
-    def __init__(self, method: str, url: str, reason: str) -> None:
+    The SDK hands the engine `traceback.format_exc()` of what the provider raises, and that
+    prints a cause before its effect: raised from our error stripped of its frames, the user
+    reads our message first, then the few frames of the SDK's call, then this one short line
+    (see `cxone_provider.deploy.failure`).
+    """
+
+    def __init__(self, verb: str, name: str) -> None:
+        self.verb = verb
+        self.name = name
+        super().__init__(f"the {verb} of Data Action {name!r} failed: see the error above")
+
+
+class TransportError(CxoneError):
+    """The request got no HTTP answer (connection refused or reset, timeout).
+
+    `retryable` is False when nothing listens there (connection refused, unknown host):
+    waiting would not help, so the call fails at once.
+    """
+
+    def __init__(self, method: str, url: str, reason: str, *, retryable: bool = True) -> None:
         self.method = method
         self.url = url
+        self.reason = reason
+        self.retryable = retryable
         super().__init__(
             f"{method} {url} got no answer: {reason}. Check that the base URL is right and "
             "the service is reachable (for the emulator: is `cxone emulator` running?)."
@@ -196,9 +218,8 @@ _HINTS: dict[str, str] = {
     "INSUFFICIENT_SCOPE": "the OAuth client needs the DataActions.ReadWrite scope; grant it in "
     "the CXone admin console",
     "NOT_FOUND": "the action no longer exists; run `pulumi refresh` to update the state",
-    "NAME_CONFLICT": "an action with this name already exists on the tenant; adopt it "
-    "(adopt=True on the DataAction, with a declaration that matches it, as `cxone export` "
-    "writes) instead of creating it, or choose another name",
+    "NAME_CONFLICT": "adopt it (adopt=True on the DataAction, declared as "
+    "`cxone export` writes it) or choose another name",
     "DEPENDENCY_CYCLE": "this change would close a dependency cycle; remove one dependency",
     "ACTION_IN_USE": "other actions still depend on this one; remove the dependency from them "
     "(or delete them) first. A replacement deletes first: the actions that call this one are "
@@ -213,7 +234,8 @@ _HINTS: dict[str, str] = {
     "`pulumi up --parallel` or try again later",
     "COMPILATION_FAILED": "fix the script at the line and column given",
     "VALIDATION_FAILED": "fix the fields listed",
-    "UNKNOWN_DEPENDENCY": "create the dependency first, or remove it from dependencies",
+    "UNKNOWN_DEPENDENCY": "declare the dependency in this stack (pass its DataAction's `name`, "
+    "so that Pulumi creates it first), correct its spelling, or remove it",
     "IMMUTABLE_FIELD": "name and type cannot change; replace the action instead",
 }
 
@@ -232,6 +254,7 @@ class ApiError(CxoneError):
         method: str = "",
         path: str = "",
         retry_after: float | None = None,
+        fix: str | None = None,
     ) -> None:
         self.status = status
         self.code = code
@@ -241,10 +264,15 @@ class ApiError(CxoneError):
         self.method = method
         self.path = path
         self.retry_after = retry_after
+        self.fix = _HINTS.get(code, "") if fix is None else fix
         super().__init__(self._describe())
 
-    def reworded(self, message: str) -> Self:
-        """The same error (class, status, code, details, request id) with a clearer message."""
+    def reworded(self, message: str, *, fix: str = "") -> Self:
+        """The same error (class, status, code, details, request id) with a clearer message.
+
+        `fix` replaces the code's usual advice; leave it empty when `message` says what to do,
+        so that the fix is said once.
+        """
         return type(self)(
             status=self.status,
             code=self.code,
@@ -254,6 +282,7 @@ class ApiError(CxoneError):
             method=self.method,
             path=self.path,
             retry_after=self.retry_after,
+            fix=fix,
         )
 
     def _describe(self) -> str:
@@ -264,11 +293,10 @@ class ApiError(CxoneError):
                 f"\n  line {d.get('line')}, column {d.get('column')}: {d.get('message')}"
                 for d in self.details
             )
-        elif self.details:
+        elif any(str(value) not in self.message for d in self.details for value in d.values()):
             text += f" (details: {self.details})"
-        hint = _HINTS.get(self.code)
-        if hint:
-            text += f". To fix: {hint}"
+        if self.fix:
+            text += f". To fix: {self.fix}"
         if self.request_id:
             text += f" [request id {self.request_id}]"
         return text

@@ -1,9 +1,11 @@
 """The `cxone` command line: one module per command, and what the commands share.
 
 `application` builds the typer application (`app`) from the commands and runs it (`main`).
-Each command lives in the module of its name (`validate`, `graph`, `export`, `diff`, `test`,
-`demo`, `emulator`), beside what it alone needs (`export_program`, `comparison`,
-`comparison_output`, `localrun`, `automation`). Shared by several: `output` (the answers for
+Each command lives in the module of its name (`init`, `validate`, `graph`, `export`, `diff`,
+`test`, `demo`, `emulator`, `docs`), beside what it alone needs (`project_template/`,
+`export_program`, `managed`, `comparison`, `comparison_output`, `localrun`, `automation`).
+`bundled` finds what the wheel carries besides code (the example stack, the documents).
+Shared by several: `output` (the answers for
 people and for `--json`, exit codes, common options), `tenant` (reading a tenant), `project`,
 `program` and `program_child` (a stack program and what it declares), `preflight` (the
 checks of `cxone validate`), `render` (the graph's drawings) and `shutdown` (how the process

@@ -7,16 +7,59 @@ every flag and keeps the docstrings' line breaks).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
+from collections.abc import Callable
 from importlib import metadata
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand
 
-from cxone_provider.cli import demo, diff, emulator, export, graph, test, validate
+from cxone_provider.cli import (
+    conformance,
+    demo,
+    diff,
+    docs,
+    emulator,
+    export,
+    graph,
+    init,
+    test,
+    validate,
+)
 from cxone_provider.cli.output import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS
 from cxone_provider.cli.shutdown import exit_now, interrupted
+
+
+class _PlainArgument(TyperArgument):
+    """An argument shown by its metavar alone: no `<str>` beside it, no `{...}` around it."""
+
+    def display_type(self, ctx: Any) -> str:  # noqa: ARG002 -- typer's signature
+        """No type: the metavar and the help say what the argument is."""
+        return ""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        if not self.required:
+            name = f"[{name}]"
+        return f"{name}..." if self.nargs != 1 else name
+
+
+class _Command(TyperCommand):
+    """A command whose arguments are shown as `_PlainArgument`s.
+
+    `typer.Argument` takes no parameter class, so the command re-classes the arguments typer
+    built (same state, two display methods differ).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _PlainArgument
+
 
 app = typer.Typer(
     name="cxone",
@@ -47,18 +90,28 @@ def cxone(
 ) -> None:
     """Infrastructure as code for NICE CXone Data Actions.
 
-    Commands that need no Pulumi CLI: emulator, validate, graph, test, export. The demo
-    deploys the example stack with `pulumi up`. Documentation: README.md and docs/.
+    Commands that need no Pulumi CLI: init, validate, graph, test, diff, export, conformance,
+    emulator, docs. The demo deploys the example stack with `pulumi up`. Documentation: `cxone docs`
+    (it came with the package).
     """
 
 
-app.command("validate", epilog=validate.EXAMPLES)(validate.validate_command)
-app.command("graph", epilog=graph.EXAMPLES)(graph.graph_command)
-app.command("export", epilog=export.EXAMPLES)(export.export_command)
-app.command("diff", epilog=diff.EXAMPLES)(diff.diff_command)
-app.command("test", epilog=test.EXAMPLES)(test.local_test_command)
-app.command("demo", epilog=demo.EXAMPLES)(demo.demo_command)
-app.command("emulator", epilog=emulator.EXAMPLES)(emulator.emulator)
+def _register(name: str, command: Callable[..., Any], examples: str) -> None:
+    """Add a command; its summary in `cxone --help` is its docstring's whole first line."""
+    summary = inspect.getdoc(command) or ""
+    app.command(name, cls=_Command, epilog=examples, short_help=summary.partition("\n")[0])(command)
+
+
+_register("init", init.init_command, init.EXAMPLES)
+_register("validate", validate.validate_command, validate.EXAMPLES)
+_register("graph", graph.graph_command, graph.EXAMPLES)
+_register("test", test.local_test_command, test.EXAMPLES)
+_register("diff", diff.diff_command, diff.EXAMPLES)
+_register("export", export.export_command, export.EXAMPLES)
+_register("conformance", conformance.conformance_command, conformance.EXAMPLES)
+_register("demo", demo.demo_command, demo.EXAMPLES)
+_register("emulator", emulator.emulator, emulator.EXAMPLES)
+_register("docs", docs.docs_command, docs.EXAMPLES)
 
 
 def main() -> None:

@@ -18,7 +18,15 @@ from rich.text import Text
 
 from cxone_provider.cli.comparison import ActionDiff, ComparedField, Comparison, Entry, Status
 
-__all__ = ["fields_diff", "print_text", "script_diff", "to_json", "to_markdown"]
+__all__ = [
+    "fields_diff",
+    "markdown_cell",
+    "markdown_code",
+    "print_text",
+    "script_diff",
+    "to_json",
+    "to_markdown",
+]
 
 MARKDOWN_BUDGET: Final = 60_000
 """Characters of Markdown at most: a GitHub comment holds 65,536, and a bot adds its own."""
@@ -157,21 +165,21 @@ def to_markdown(comparison: Comparison) -> str:
     """
     left, right = comparison.left, comparison.right
     head = [
-        f"### cxone diff: {_code(left.name)} → {_code(right.name)}",
+        f"### cxone diff: {markdown_code(left.name)} → {markdown_code(right.name)}",
         "",
         "| side | what | actions |",
         "|---|---|---|",
-        f"| left | {_cell(left.label)} | {len(left.actions)} |",
-        f"| right | {_cell(right.label)} | {len(right.actions)} |",
+        f"| left | {markdown_cell(left.label)} | {len(left.actions)} |",
+        f"| right | {markdown_cell(right.label)} | {len(right.actions)} |",
         "",
-        f"**{_sentence(comparison.summary())}**{_scope(comparison, _code)}",
+        f"**{_sentence(comparison.summary())}**{_scope(comparison, markdown_code)}",
     ]
     shown = [action for action in comparison.actions if action.shown]
     if shown:
         head += ["", "| action | status | fields |", "|---|---|---|"]
     parts = ["\n".join(head)]
     parts += [
-        f"| {_code(a.name)} | {_cell(comparison.status_text(a))} | "
+        f"| {markdown_code(a.name)} | {markdown_cell(comparison.status_text(a))} | "
         f"{', '.join(field.value for field in a.fields)} |"
         for a in shown
     ]
@@ -231,13 +239,15 @@ def _summary_html(comparison: Comparison, action: ActionDiff) -> str:
     return text
 
 
-def _code(text: str) -> str:
+def markdown_code(text: str) -> str:
+    """`text` as inline code, its fence longer than any backtick run in it."""
     fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """`text` safe in a Markdown table cell (also `cxone conformance`)."""
     return text.replace("|", "\\|")
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from cxone_provider.cli.bundled import example_root
 from cxone_provider.cli.output import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -40,7 +41,7 @@ def demo_command(
         typer.Option(
             "--program",
             metavar="DIR",
-            help="Project to deploy; default: this repository's example stack.",
+            help="Project to deploy; default: the example stack that came with the package.",
             show_default=False,
         ),
     ] = None,
@@ -72,7 +73,7 @@ def demo_command(
 
     output = Output("demo", as_json=as_json)
     with output.errors():
-        project = locate_project(program_dir if program_dir is not None else _example_project())
+        project = locate_project(program_dir if program_dir is not None else example_root())
         with output.progress() as progress:
             progress.add_task("Checking the program", total=None)
             report = preflight(evaluate(project.root), environ=os.environ)
@@ -91,12 +92,6 @@ def demo_command(
             )
     _print_demo(output, report, base_url, deployed)
     raise typer.Exit(EXIT_OK if deployed.error is None else EXIT_PROBLEMS)
-
-
-def _example_project() -> Path:
-    """The root of the checkout this package runs from (the example stack), else the cwd."""
-    checkout = Path(__file__).resolve().parents[2]
-    return checkout if (checkout / "Pulumi.yaml").is_file() else Path()
 
 
 def _pulumi_missing(output: Output, advice: str) -> NoReturn:

@@ -7,7 +7,6 @@ reads the sides, two at a time.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Final
 
@@ -20,19 +19,13 @@ from cxone_provider.cli.output import (
     EXIT_PROBLEMS,
     JsonOption,
     Output,
+    ReportFormat,
 )
 from cxone_provider.cli.project import load_stack_config, locate_project, shown_path
 from cxone_provider.cli.tenant import Tenant, list_actions, tenant_client
 
 if TYPE_CHECKING:
     from cxone_provider.cli.comparison import ComparedField, Side, SideSpec
-
-
-class DiffFormat(StrEnum):
-    """How `cxone diff` prints its answer when it is not --json."""
-
-    TEXT = "text"
-    MARKDOWN = "markdown"
 
 
 EXAMPLES: Final = """Examples:
@@ -100,7 +93,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         ),
     ] = None,
     diff_format: Annotated[
-        DiffFormat,
+        ReportFormat,
         typer.Option(
             "--format",
             "-f",
@@ -108,7 +101,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
             case_sensitive=False,
             help="text for a terminal, markdown for a PR comment.",
         ),
-    ] = DiffFormat.TEXT,
+    ] = ReportFormat.TEXT,
     as_json: JsonOption = False,
 ) -> None:
     """Compare two sets of Data Actions and show what differs: drift, and what a promotion does.
@@ -124,7 +117,8 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
     - --stack NAME or stack:NAME: the tenant of Pulumi.NAME.yaml (in the --program's project):
     its cxone:baseUrl/site and cxone:clientId, else CXONE_BASE_URL and CXONE_CLIENT_ID; the
     secret from CXONE_CLIENT_SECRET_NAME (e.g. CXONE_CLIENT_SECRET_PROD), else
-    CXONE_CLIENT_SECRET;
+    CXONE_CLIENT_SECRET (a --secret value in the stack file is encrypted: only the Pulumi CLI
+    can read it);
 
     - a URL (http:// or https://): a tenant, as CXONE_CLIENT_ID and CXONE_CLIENT_SECRET.
 
@@ -137,7 +131,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
     from cxone_provider.cli import comparison, comparison_output  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     ignored = _ignored_fields(ignore or [])
-    if as_json and diff_format is not DiffFormat.TEXT:
+    if as_json and diff_format is not ReportFormat.TEXT:
         message = "--json and --format markdown are two answers: give one of them"
         raise typer.BadParameter(message, param_hint="--format")
     output = Output("diff", as_json=as_json)
@@ -152,7 +146,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
         output.note(f"--only matched no action: {', '.join(compared.unmatched)}")
     if as_json:
         output.emit(comparison_output.to_json(compared))
-    elif diff_format is DiffFormat.MARKDOWN:
+    elif diff_format is ReportFormat.MARKDOWN:
         output.echo(comparison_output.to_markdown(compared))
     else:
         comparison_output.print_text(compared, output.out)

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Final, NoReturn
 import typer
 from rich.text import Text
 
-from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.errors import ConfigurationError, ProgramError
 from cxone_provider.cli.output import (
     EXIT_PROBLEMS,
     JsonOption,
     Output,
 )
-from cxone_provider.cli.project import load_stack_config, locate_project
+from cxone_provider.cli.project import folder_project_name, load_stack_config, locate_project
 from cxone_provider.cli.tenant import list_actions, tenant_client
 
 if TYPE_CHECKING:
@@ -88,8 +88,9 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
 
     One .js file per action and the declarations with their dependencies, each with
     adopt=True, so the first `pulumi up` adopts the actions instead of creating them.
-    Connection: the --stack's cxone:* config, else CXONE_BASE_URL, CXONE_CLIENT_ID,
-    CXONE_CLIENT_SECRET.
+    Connection: the --stack's cxone:baseUrl/site and clientId, else CXONE_BASE_URL and
+    CXONE_CLIENT_ID; the secret from CXONE_CLIENT_SECRET (a --secret value in the stack file
+    is encrypted: only the Pulumi CLI can read it).
     """
     from cxone_provider.cli import export_program as export  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
@@ -117,13 +118,23 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
                 selected,
                 out,
                 source=client.base_url,
-                project=project_name or _project_name(out),
+                project=project_name or folder_project_name(out),
                 on_written=lambda _name: progress.advance(writing),
             )
+    managed = _managed_elsewhere(selected, program_dir)
+    if managed:
+        shown = ", ".join(f"{name} ({why})" for name, why in list(managed.items())[:_LISTED_NAMES])
+        output.note(
+            f"{len(managed)} of the exported actions are already managed by Pulumi: {shown}. "
+            "Two stacks managing one action undo each other's changes: leave them out of "
+            "this program (--name-filter), or remove them from the other stack first "
+            "(`pulumi state delete`)"
+        )
     if as_json:
         output.emit(
             {
                 "ok": True,
+                "managed_elsewhere": managed,
                 "out": str(out),
                 "source": client.base_url,
                 "tenant_actions": len(listed),
@@ -186,9 +197,20 @@ def _nothing_to_export(
     raise typer.Exit(EXIT_PROBLEMS)
 
 
-def _project_name(out: Path) -> str:
-    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in out.resolve().name)
-    return name.strip("-.") or "cxone-actions"
+def _managed_elsewhere(actions: list[Action], program_dir: Path) -> dict[str, str]:
+    """What the --program project's stacks (or the provider's description) say is managed."""
+    from cxone_provider.cli import managed  # noqa: PLC0415 -- keeps `cxone emulator` fast
+
+    try:
+        project = locate_project(program_dir)
+    except ProgramError:
+        project = None
+    stack_ids = (
+        managed.stack_action_ids(project.root)
+        if project is not None and project.manifest is not None
+        else {}
+    )
+    return managed.managed_elsewhere(actions, stack_ids)
 
 
 def _print_export(output: Output, written: Export, listed: int, source: str) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "existing_files",
     "exportable",
     "provider_requirement",
+    "requirements_text",
     "select",
     "write_program",
 ]
@@ -164,7 +165,7 @@ def _write(
     }
     _write_inside(out, "Pulumi.yaml", yaml.safe_dump(manifest, sort_keys=False))
     requirement = provider_requirement()
-    _write_inside(out, "requirements.txt", _requirements(requirement))
+    _write_inside(out, "requirements.txt", requirements_text(requirement))
     _write_inside(out, "README.md", _readme(project, source, len(written), requirement))
     return Export(out, tuple(written), tuple(unmanaged), requirement)
 
@@ -260,9 +261,10 @@ def _local_path(url: str) -> str:
     return unquote(parts.path) if parts.scheme == "file" else url
 
 
-def _requirements(requirement: Requirement) -> str:
+def requirements_text(requirement: Requirement) -> str:
+    """requirements.txt of a project that `cxone` writes: cxone-provider, and where it is from."""
     return (
-        f"# cxone-provider, from {requirement.origin}: where the `cxone` that exported this\n"
+        f"# cxone-provider, from {requirement.origin}: where the `cxone` that wrote this\n"
         "# project came from (the package is on no registry yet). Point it elsewhere if you\n"
         "# move that folder.\n"
         f"{requirement.line}\n"
@@ -298,7 +300,9 @@ pulumi up
 
 The first `pulumi up` takes over every action instead of creating it (nothing is written
 to them) and fails for any declaration that differs from the tenant. Edit them afterwards
-like any other. `cxone validate` checks the program without deploying it.
+like any other. `cxone validate` checks the program without deploying it. Adopt here only
+actions that no other Pulumi stack manages: two stacks managing one action undo each other's
+changes (`cxone export` named those it found managed).
 """
 
 

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
@@ -67,14 +68,22 @@ TenantOption = Annotated[
         "--tenant",
         metavar="",
         help="Also read the tenant's (or emulator's) actions, for dependencies on actions the "
-        "program does not manage. Connection: the stack's cxone:baseUrl/site, clientId and "
-        "clientSecret, else CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET.",
+        "program does not manage. Connection: the stack's cxone:baseUrl/site and clientId, "
+        "else CXONE_BASE_URL and CXONE_CLIENT_ID; the secret from CXONE_CLIENT_SECRET (a "
+        "--secret value in the stack file is encrypted: only the Pulumi CLI can read it).",
     ),
 ]
 JsonOption = Annotated[
     bool,
     typer.Option("--json", metavar="", help="Print one JSON object (schema in docs/cli.md)."),
 ]
+
+
+class ReportFormat(StrEnum):
+    """How a report (`cxone diff`, `cxone conformance`) prints when it is not --json."""
+
+    TEXT = "text"
+    MARKDOWN = "markdown"
 
 
 # C0 and C1 control characters and DEL, but newline and tab: what a terminal would act on.

@@ -57,7 +57,11 @@ class Finding:
     column: int | None = None
 
     def where(self, base: Path | None = None) -> str:
-        """`file:line:column` when the problem is in a file, else the action's property."""
+        """`file:line:column` when the problem is in a file, else the action's property.
+
+        A script given as source (`open(...).read()`, a string) has no file: its line and
+        column follow the property, as `check` gives them in `pulumi preview`.
+        """
         if self.file is not None:
             location = shown_path(self.file, base)
             if self.line is not None:
@@ -65,8 +69,11 @@ class Finding:
                 if self.column is not None:
                     location += f":{self.column}"
             return location
-        subject = ".".join(part for part in (self.action, self.field) if part)
-        return subject or self.kind
+        subject = ".".join(part for part in (self.action, self.field) if part) or self.kind
+        if self.line is not None:
+            column = f", column {self.column}" if self.column is not None else ""
+            subject += f" (line {self.line}{column})"
+        return subject
 
     def to_json(self, base: Path | None = None) -> dict[str, Any]:
         """The finding in the documented `--json` shape."""

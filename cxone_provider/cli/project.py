@@ -24,12 +24,19 @@ __all__ = [
     "DEFAULT_STACK",
     "Project",
     "StackConfig",
+    "folder_project_name",
     "load_stack_config",
     "locate_project",
     "shown_path",
 ]
 
 DEFAULT_STACK: Final = "validate"
+
+
+def folder_project_name(folder: Path) -> str:
+    """A Pulumi project name made from a folder's name (what `cxone init` and `export` write)."""
+    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in folder.resolve().name)
+    return name.strip("-.") or "cxone-actions"
 
 
 def shown_path(path: Path, base: Path | None) -> str:

@@ -28,7 +28,7 @@ from typing import Any, overload
 import pulumi
 
 from cxone_provider.api.client import CxoneClient
-from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.errors import ConfigurationError, DependencyGraphError
 from cxone_provider.api.textfiles import read_utf8
 from cxone_provider.deploy.graph import (
     Declaration,
@@ -202,7 +202,11 @@ class ActionCatalog:
             raise ConfigurationError(msg)
         for collected in _COLLECTORS:
             collected.append(self)
-        validated = self.validate()
+        try:
+            validated = self.validate()
+        except DependencyGraphError as exc:
+            # The program's traceback ends here: the graph module's frames say nothing more.
+            raise exc.with_traceback(None) from None
         self._registered = True
         entries = {str(entry.args.name): entry for entry in self._entries}
         resources: dict[str, DataAction] = {}

@@ -14,7 +14,7 @@ from pulumi.dynamic import CheckFailure
 from pulumi.runtime.rpc import contains_unknowns
 
 from cxone_provider.api.errors import ActionValidationError, Problem
-from cxone_provider.api.models import validate_spec
+from cxone_provider.api.models import trust_deployed_script, validate_spec
 from cxone_provider.deploy.properties import (
     ADOPT,
     DEFAULT_TEST_INPUT,
@@ -50,12 +50,19 @@ def _on_property(problem: Problem, unknown: set[str]) -> Problem | None:
     return Problem(prop, message, problem.line, problem.column)
 
 
-def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
+def check_inputs(
+    news: Mapping[str, Any], olds: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], list[CheckFailure]]:
     """Apply the defaults and find every problem of a declaration, without any network call.
 
     Values still unknown during a preview are skipped (checked again when they are known).
+    `olds`, the inputs the state recorded, were checked when they were deployed: their script
+    is not compiled again (a preview of a large stack compiles only what changed).
     Returns the inputs to record and one failure per problem, on the property at fault.
     """
+    deployed = (olds or {}).get("script")
+    if isinstance(deployed, str):
+        trust_deployed_script(deployed)
     inputs, problems = input_problems(news)
     return inputs, [CheckFailure(problem.field, _reason(problem)) for problem in problems]
 

@@ -407,10 +407,11 @@ def _describe(problems: list[SettingProblem], context: SettingsContext) -> str:
             lines.append(f"  (or instead of {BASE_URL.config_key}: {SITE.fix_command()})")
         lines.append(f"or set the environment variable(s) {envs} before running pulumi.")
         return "\n".join(lines)
-    lines.append(
-        f"To fix, set the environment variable(s) {envs} before running {context.command},"
-    )
     keys = ", ".join(setting.config_key for setting in fixes if not setting.secret)
+    end = "," if keys else "."
+    lines.append(
+        f"To fix, set the environment variable(s) {envs} before running {context.command}{end}"
+    )
     if context.stack_file is not None and keys:
         lines.append(f"or add {keys} to {context.stack_file} (secrets stay in the environment).")
     elif keys:

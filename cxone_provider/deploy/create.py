@@ -158,9 +158,9 @@ def _create_round(
             # The 409 was the replayed answer of an earlier run; the name is free now.
             return idempotency_key(spec, props, "name-conflict", exc.request_id or "")
         msg = (
-            f"Data Action {spec.name!r} already exists on the tenant (id {existing.id}) and "
-            "this deployment did not create it, so it is not adopted. "
-            f"{_adoption_advice(spec.name, resource_name_of(props))}"
+            f"Data Action {spec.name!r} already exists on the tenant (id {existing.id}), not "
+            "created by this stack. "
+            f"{_adoption_advice(resource_name_of(props))}"
         )
         raise exc.reworded(msg) from None
     if not created.replayed:
@@ -175,7 +175,7 @@ def _create_round(
         msg = (
             f"Data Action {spec.name!r}: an earlier run of this deployment created it as "
             f"{current.id}, but it has been changed since, so it is not adopted. "
-            f"{_adoption_advice(spec.name, resource_name_of(props))}"
+            f"{_adoption_advice(resource_name_of(props))}"
         )
         raise CxoneError(msg)
     logger.info(
@@ -213,14 +213,11 @@ def _roll_back(operation: Operation, action_id: str, error: BaseException) -> st
     return "rolled_back"
 
 
-def _adoption_advice(name: str, resource: str) -> str:
+def _adoption_advice(resource: str) -> str:
     return (
-        f"To manage the existing action with Pulumi, adopt it: give DataAction {resource!r} "
-        "`adopt=True` (ActionCatalog.add(..., adopt=True)) with a declaration that matches the "
-        "action (`cxone export` writes one) and run `pulumi up`. If you renamed the Pulumi "
-        "resource of an action this stack already manages, add "
-        "`opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name='<old resource name>')])` "
-        f"instead. Or give the DataAction another name, or delete the existing {name!r} first."
+        f"To fix: adopt it (`adopt=True` on DataAction {resource!r}, as `cxone export` declares "
+        "it); if you renamed this stack's resource, add "
+        "`aliases=[pulumi.Alias(name='<old name>')]` instead; or choose another name."
     )
 
 

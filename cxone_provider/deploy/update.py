@@ -94,7 +94,11 @@ def _put(
                 f"records version {if_match}, the tenant has version {current.version} "
                 "with other content"
             )
-            raise exc.reworded(msg) from None
+            fix = (
+                "run `pulumi refresh` to record the tenant's version, then `pulumi up` to "
+                "apply the declaration over it"
+            )
+            raise exc.reworded(msg, fix=fix) from None
 
 
 def _restore(

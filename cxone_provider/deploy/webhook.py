@@ -29,6 +29,7 @@ from typing import Final, Literal
 import httpx
 import stamina
 
+from cxone_provider.api.client import retry_log
 from cxone_provider.api.urls import redacted
 from cxone_provider.deploy.settings import WEBHOOK_SECRET_PREFIX
 
@@ -140,17 +141,19 @@ class WebhookSender:
         message_id = f"msg_{uuid.uuid4().hex}"
         body = event.body()
         attempts = 0
+        what = f"webhook event {event.event} of Data Action {event.name!r} to {redacted(self.url)}"
         try:
-            for attempt in stamina.retry_context(
-                on=_worth_retrying,
-                attempts=self._attempts,
-                timeout=None,
-                wait_initial=self._backoff,
-                wait_jitter=0.0,
-            ):
-                with attempt:
-                    attempts = attempt.num
-                    self._post(message_id, body)
+            with retry_log(what, self._attempts):
+                for attempt in stamina.retry_context(
+                    on=_worth_retrying,
+                    attempts=self._attempts,
+                    timeout=None,
+                    wait_initial=self._backoff,
+                    wait_jitter=0.0,
+                ):
+                    with attempt:
+                        attempts = attempt.num
+                        self._post(message_id, body)
         except _UndeliveredError as exc:
             logger.warning(
                 "Data Action %r: webhook event %s to %s was not delivered (%s, %d attempt(s)); "

@@ -101,9 +101,7 @@ async def create_action(
         return send(replay, replayed=True)
     settled = False
     try:
-        hold_s: float | None = request.scope.get(HOLD_KEY)
-        if hold_s is not None:  # a queued hold_ms fault
-            await backend.faults.hold(hold_s)
+        await _held(request, backend)
         spec = await _validated(body)  # a 400 here is not remembered: the claim is released
         answer = _created(backend, spec)
         backend.store.settle_key(client_id, key, answer)
@@ -165,6 +163,7 @@ async def update_action(
 ) -> Response:
     """Replace every field but name and type; the version grows by one."""
     body = await _json_object(request)
+    await _held(request, backend)
     current = backend.store.get(action_id)
     requested: dict[str, Any] = {key: body[key] for key in ("name", "type") if key in body}
     check_immutable_fields(current, requested)
@@ -181,8 +180,9 @@ async def update_action(
     responses=openapi.answers(204, None, [404, 409]),
     openapi_extra=openapi.BEARER,
 )
-async def delete_action(action_id: ActionId, backend: Backend) -> Response:
+async def delete_action(action_id: ActionId, request: Request, backend: Backend) -> Response:
     """Delete an action no other action depends on."""
+    await _held(request, backend)
     backend.store.delete(action_id)
     return send(StoredAnswer(204, None))
 
@@ -221,6 +221,13 @@ async def test_action(action_id: ActionId, request: Request, backend: Backend) -
             "version": action.version,
         },
     )
+
+
+async def _held(request: Request, backend: EmulatorBackend) -> None:
+    """Wait before acting while a queued `hold_ms` fault holds this write."""
+    hold_s: float | None = request.scope.get(HOLD_KEY)
+    if hold_s is not None:
+        await backend.faults.hold(hold_s)
 
 
 def _created(backend: EmulatorBackend, spec: ActionSpec) -> StoredAnswer:

@@ -7,22 +7,21 @@ from typing import Any
 
 import anyio
 
+from cxone_provider.emulator.broken import BrokenBehaviours
 from cxone_provider.emulator.clock import EmulatorClock
 from cxone_provider.emulator.faults import FaultPlan
 from cxone_provider.emulator.oauth import TokenIssuer
 from cxone_provider.emulator.ratelimit import RateLimiter
+from cxone_provider.emulator.sandbox import PARALLEL_RUNS
 from cxone_provider.emulator.settings import EmulatorSettings
 from cxone_provider.emulator.stats import Stats
 from cxone_provider.emulator.store import ActionStore
 from cxone_provider.emulator.transport import ConnectionRegistry
 
-# Test runs held at once; more wait their turn without holding up other requests.
-_SANDBOX_RUNS = 8
-
 
 @dataclass(frozen=True, slots=True)
 class EmulatorBackend:
-    """The store, the token issuer, the rate limiters, the fault plan and the counters.
+    """The store, the token issuer, the rate limiters, the faults, the counters, the switches.
 
     `limiter` holds each client's bucket of API calls, `token_limiter` its bucket of token
     requests (same rate and burst, counted apart). Token lifetimes and both buckets read
@@ -39,6 +38,7 @@ class EmulatorBackend:
     stats: Stats
     connections: ConnectionRegistry
     sandbox_slots: anyio.CapacityLimiter
+    broken: BrokenBehaviours
 
     @classmethod
     def from_settings(cls, settings: EmulatorSettings) -> EmulatorBackend:
@@ -56,7 +56,8 @@ class EmulatorBackend:
             ),
             stats=Stats(),
             connections=ConnectionRegistry(),
-            sandbox_slots=anyio.CapacityLimiter(_SANDBOX_RUNS),
+            sandbox_slots=anyio.CapacityLimiter(PARALLEL_RUNS),  # more wait their turn
+            broken=BrokenBehaviours(),
         )
 
     def stats_snapshot(self) -> dict[str, Any]:
@@ -70,7 +71,7 @@ class EmulatorBackend:
         }
 
     def reset(self) -> None:
-        """Back to a fresh start: no actions, keys, tokens, faults or counts; clients stay.
+        """Back to a fresh start: no actions, keys, tokens, faults, counts or broken behaviours.
 
         The clock runs at the real time again, nothing added, before the tokens and buckets
         that read it are forgotten.
@@ -83,6 +84,7 @@ class EmulatorBackend:
         self.faults.reset()
         self.stats.reset()
         self.connections.reset()
+        self.broken.reset()
 
     def close(self) -> None:
         """Close the store."""

@@ -1,7 +1,8 @@
 """The control API for tests and benchmarks (no auth, not in the OpenAPI document).
 
 GET /healthz, GET /_emulator/stats, POST /_emulator/reset, POST and DELETE
-/_emulator/faults, POST /_emulator/tokens/expire, POST /_emulator/clock.
+/_emulator/faults, POST /_emulator/tokens/expire, POST /_emulator/clock, POST
+/_emulator/broken.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.responses import Response
 
+from cxone_provider.emulator.broken import Behaviour
 from cxone_provider.emulator.dependencies import Backend
 from cxone_provider.emulator.exceptions import ValidationFailedError
 from cxone_provider.emulator.faults import Fault
@@ -89,6 +91,14 @@ class ClockRequest(BaseModel):
     frozen: bool | None = None
 
 
+class BrokenRequest(BaseModel):
+    """The behaviours of the contract to switch off (every other one is switched back on)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    behaviours: list[Behaviour]
+
+
 @router.get("/healthz")
 async def health() -> Response:
     """The emulator is up."""
@@ -154,3 +164,10 @@ async def move_clock(change: ClockRequest, backend: Backend) -> Response:
         clock.resume()
     clock.advance(change.advance_s)
     return json_response(200, {"frozen": clock.frozen, "advanced_s": clock.advanced_s})
+
+
+@router.post("/_emulator/broken")
+async def break_behaviours(change: BrokenRequest, backend: Backend) -> Response:
+    """Switch these behaviours off, for the negative controls of `cxone conformance`."""
+    backend.broken.set(change.behaviours)
+    return json_response(200, {"behaviours": backend.broken.listed()})

@@ -1,26 +1,29 @@
 """The cross-cutting layers of the emulator, each a small pure-ASGI middleware.
 
 From the outside in: trusted hosts and origins, dropped answers, counters, latency, injected
-faults, client authentication (Basic on the token endpoint, Bearer on the API), rate
-limiting, body limits; then the routes. So the client is known and counted before a byte of
-the body is read. The host check and the body limit guard every path;
-the other layers touch only the API paths (`/api/v2/...`): `/healthz`, `/_emulator/...` and
-the OpenAPI document pass straight through, so tests can always observe and steer the
-emulator.
+faults, client authentication (Basic on the token endpoint, Bearer on the API), the
+behaviours tests switched off (`broken`), rate limiting, body limits; then the routes. So
+the client is known and counted before a byte of the body is read. The host check and the
+body limit guard every path; the other layers touch only the API paths (`/api/v2/...`):
+`/healthz`, `/_emulator/...` and the OpenAPI document pass straight through, so tests can
+always observe and steer the emulator.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import socket
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cxone_provider.api.models import MAX_DESCRIPTION_CHARS
 from cxone_provider.emulator.backend import EmulatorBackend
+from cxone_provider.emulator.broken import Behaviour
 from cxone_provider.emulator.exceptions import (
     CrossOriginError,
     EmulatorApiError,
@@ -34,7 +37,7 @@ from cxone_provider.emulator.exceptions import (
     UnavailableError,
 )
 from cxone_provider.emulator.oauth import basic_credentials
-from cxone_provider.emulator.paths import ACTION_WRITES
+from cxone_provider.emulator.paths import ACTION, ACTION_WRITES, ACTIONS
 from cxone_provider.emulator.responses import error_response, oauth_error_response
 from cxone_provider.emulator.scope import (
     CLIENT_KEY,
@@ -174,16 +177,8 @@ class LimitedBodies(_Layer):
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-        await self.app(scope, replay, send)
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replaying(whole, receive), send)
 
 
 _BODY_LIMITS: Final = {
@@ -237,7 +232,11 @@ class DroppedAnswers(_Layer):
 
 
 class ObservedRequests(_Layer):
-    """Count every API answer by method, route template and status (also dropped ones)."""
+    """Count every API answer by method, route template and status (also dropped ones).
+
+    And how many API requests were being answered at once, at the most: what a client's
+    concurrency really was.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
@@ -256,9 +255,11 @@ class ObservedRequests(_Layer):
                 )
             await send(message)
 
+        self.backend.stats.enter()
         try:
             await self.app(scope, receive, observe)
         finally:
+            self.backend.stats.leave()
             self.backend.stats.record(
                 scope["method"], route_of(scope).template, status, replayed=replayed
             )
@@ -379,6 +380,120 @@ class RateLimiting(_Layer):
         await self.app(scope, receive, with_quota)
 
 
+class SwitchedOffBehaviours(_Layer):
+    """Break the promises a test switched off (`broken.Behaviour`), on the way in and out.
+
+    Test-only, for the negative controls of `cxone conformance`: it drops the headers the
+    routes would honour (Idempotency-Key, If-Match), the cursor of a listing, cuts long
+    descriptions before the rules see them, answers an ACTION_IN_USE refusal with 204 and
+    takes the X-RateLimit-* headers off the answers. With nothing switched off (always,
+    outside tests) it only passes the request on.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        broken = self.backend.broken
+        if not self.applies(scope) or not broken.listed():
+            await self.app(scope, receive, send)
+            return
+        route = (scope["method"], route_of(scope).template)
+        dropped = set()
+        if broken.off(Behaviour.IDEMPOTENCY):
+            dropped.add(b"idempotency-key")
+        if broken.off(Behaviour.IF_MATCH):
+            dropped.add(b"if-match")
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() not in dropped]
+        if broken.off(Behaviour.PAGINATION) and route == ("GET", ACTIONS):
+            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            kept = [(name, value) for name, value in query if name != "cursor"]
+            scope["query_string"] = urlencode(kept).encode("latin-1")
+        if broken.off(Behaviour.DESCRIPTION_LIMIT) and route in {
+            ("POST", ACTIONS),
+            ("PUT", ACTION),
+        }:
+            receive = await _with_short_description(scope, receive)
+        if broken.off(Behaviour.DELETE_IN_USE) and route == ("DELETE", ACTION):
+            send = _in_use_as_deleted(send)
+        if broken.off(Behaviour.RATE_LIMIT_HEADERS):
+            send = _without_rate_limit_headers(send)
+        await self.app(scope, receive, send)
+
+
+async def _with_short_description(scope: Scope, receive: Receive) -> Receive:
+    """The request's body (up to the API's limit) with its description cut to the limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client left: hand that on
+            return _replaying(message, receive)
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if not message.get("more_body", False) or size > MAX_API_BODY_BYTES:
+            break
+    more = bool(message.get("more_body", False))  # too large: LimitedBodies refuses it
+    body = b"".join(chunks) if more else _cut_description(scope, b"".join(chunks))
+    return _replaying({"type": "http.request", "body": body, "more_body": more}, receive)
+
+
+def _cut_description(scope: Scope, body: bytes) -> bytes:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict) or not isinstance(data.get("description"), str):
+        return body
+    data["description"] = data["description"][:MAX_DESCRIPTION_CHARS]
+    cut = json.dumps(data).encode()
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+    scope["headers"] = [*headers, (b"content-length", str(len(cut)).encode())]
+    return cut
+
+
+def _replaying(first: Message, receive: Receive) -> Receive:
+    """A receive that gives `first`, then what `receive` gives."""
+    handed = False
+
+    async def replay() -> Message:
+        nonlocal handed
+        if handed:
+            return await receive()
+        handed = True
+        return first
+
+    return replay
+
+
+def _in_use_as_deleted(send: Send) -> Send:
+    """A DELETE's 409 (ACTION_IN_USE, the only conflict of a DELETE) answered as 204."""
+    conflict = False
+
+    async def lying(message: Message) -> None:
+        nonlocal conflict
+        if message["type"] == "http.response.start" and message["status"] == 409:  # noqa: PLR2004 -- Conflict
+            conflict = True
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+        elif conflict and message["type"] == "http.response.body":
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await send(message)
+
+    return lying
+
+
+def _without_rate_limit_headers(send: Send) -> Send:
+    async def stripped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [
+                (k, v)
+                for k, v in message.get("headers", ())
+                if not k.lower().startswith(b"x-ratelimit-")
+            ]
+        await send(message)
+
+    return stripped
+
+
 # Outermost first; `install` adds them in this order.
 LAYERS: Final = (
     TrustedHosts,
@@ -387,6 +502,7 @@ LAYERS: Final = (
     AddedLatency,
     InjectedFaults,
     ClientAuthentication,
+    SwitchedOffBehaviours,
     RateLimiting,
     LimitedBodies,
 )

@@ -100,8 +100,8 @@ def resolve_dependencies(db: sqlite3.Connection, names: tuple[str, ...]) -> list
     missing = [name for name in names if name not in ids]
     if missing:
         msg = (
-            f"unknown dependencies {', '.join(map(repr, missing))}: create them first, or "
-            "remove them from dependencies"
+            f"unknown dependencies {', '.join(map(repr, missing))}: the tenant has no action "
+            "of these names"
         )
         raise UnknownDependencyError(msg, [{"dependency": name} for name in missing])
     return [ids[name] for name in names]

@@ -19,6 +19,19 @@ class Stats:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str, int]] = Counter()
         self._events: Counter[str] = Counter()
+        self._in_flight = 0
+        self._peak_in_flight = 0
+
+    def enter(self) -> None:
+        """One more API request is being answered."""
+        with self._lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+
+    def leave(self) -> None:
+        """One API request is answered."""
+        with self._lock:
+            self._in_flight -= 1
 
     def record(self, method: str, path: str, status: int, *, replayed: bool) -> None:
         """Count one answered API request (`path` is its route template)."""
@@ -46,6 +59,7 @@ class Stats:
             return {
                 "requests": requests,
                 "requests_total": sum(self._requests.values()),
+                "peak_requests_in_flight": self._peak_in_flight,
                 **{
                     event: self._events[event]
                     for event in (
@@ -59,7 +73,8 @@ class Stats:
             }
 
     def reset(self) -> None:
-        """Zero every counter."""
+        """Zero every counter (requests still in flight stay counted as such)."""
         with self._lock:
             self._requests.clear()
             self._events.clear()
+            self._peak_in_flight = self._in_flight

@@ -10,8 +10,9 @@ host, with the same rules as Pulumi's:
 - the interpreter is `<virtualenv>/bin/python` when Pulumi.yaml sets `virtualenv` (a relative
   path is resolved against the project's root, the folder of Pulumi.yaml), else
   `PULUMI_PYTHON_CMD`, else `python3` on PATH;
-- `pulumi install` creates that virtualenv if needed and installs the program folder's
-  `requirements.txt` into it.
+- `pulumi install` creates that virtualenv if needed, upgrades pip, setuptools and wheel in
+  the Python it uses (the virtualenv's, or the one on PATH without one) and installs the
+  program folder's `requirements.txt` into it.
 
 It declares no plugins for the engine to download: dynamic providers need none.
 """
@@ -71,10 +72,13 @@ def interpreter(info: language_pb2.ProgramInfo) -> str:
         return os.environ.get("PULUMI_PYTHON_CMD") or shutil.which("python3") or "python"
     python = venv / "bin" / "python"
     if not python.exists():
+        state = "does not exist" if not venv.exists() else "is not a virtual environment"
         msg = (
-            f"The 'virtualenv' option in Pulumi.yaml is set to {str(venv)!r}, which is not a "
-            "virtual environment. Run `pulumi install` to create it, or create it yourself: "
-            f"python3 -m venv {venv} && {python} -m pip install -r requirements.txt"
+            f"The 'virtualenv' option in Pulumi.yaml is set to {str(venv)!r}, which {state}. "
+            "Run `pulumi install` to create it, or create it yourself:\n"
+            f"    1. python3 -m venv {venv}\n"
+            f"    2. {python} -m pip install --upgrade pip setuptools wheel\n"
+            f"    3. {python} -m pip install -r requirements.txt"
         )
         raise PythonInterpreterError(msg)
     return str(python)
@@ -164,22 +168,31 @@ class PythonLanguageHost(LanguageRuntimeServicer):  # type: ignore[misc]
         )
 
     def InstallDependencies(self, request: Any, context: Any) -> Iterator[Any]:  # noqa: N802
-        """`pulumi install`: create the virtualenv if needed, then install requirements.txt."""
+        """`pulumi install`, as Pulumi's host does it: virtualenv, pip tools, requirements.txt.
+
+        The virtualenv is created when Pulumi.yaml names one that does not exist; pip,
+        setuptools and wheel are upgraded in the Python used, virtualenv or not.
+        """
         info = request.info
         venv = virtualenv_path(info)
         folder = Path(info.program_directory or request.directory)
-        steps: list[list[str]] = []
+        steps: list[tuple[str, list[str]]] = []
         base = os.environ.get("PULUMI_PYTHON_CMD") or shutil.which("python3") or "python"
         python = base
         if venv is not None:
             python = str(venv / "bin" / "python")
             if not Path(python).exists():
-                steps.append([base, "-m", "venv", str(venv)])
-            steps.append([python, "-m", "pip", "install", "--upgrade", "pip", "setuptools"])
+                steps.append(("Creating virtual environment", [base, "-m", "venv", str(venv)]))
+        upgrade = [python, "-m", "pip", "install", "--upgrade", "pip", "setuptools", "wheel"]
+        steps.append(("Updating pip, setuptools, and wheel", upgrade))
         if (folder / "requirements.txt").exists():
-            steps.append([python, "-m", "pip", "install", "-r", "requirements.txt"])
-        for step in steps:
-            yield language_pb2.InstallDependenciesResponse(stdout=f"$ {' '.join(step)}\n".encode())
+            install = [python, "-m", "pip", "install", "-r", "requirements.txt"]
+            steps.append(("Installing dependencies", install))
+        yield language_pb2.InstallDependenciesResponse(stdout=b"Installing dependencies...\n\n")
+        for title, step in steps:
+            yield language_pb2.InstallDependenciesResponse(
+                stdout=f"{title}...\n$ {' '.join(step)}\n".encode()
+            )
             completed = subprocess.run(step, cwd=folder, capture_output=True, check=False)  # noqa: S603
             yield language_pb2.InstallDependenciesResponse(
                 stdout=completed.stdout, stderr=completed.stderr
@@ -189,6 +202,9 @@ class PythonLanguageHost(LanguageRuntimeServicer):  # type: ignore[misc]
                     grpc.StatusCode.UNKNOWN,
                     f"`{' '.join(step)}` failed with exit code {completed.returncode}",
                 )
+        yield language_pb2.InstallDependenciesResponse(
+            stdout=b"Finished installing dependencies\n\n"
+        )
 
     def About(self, request: Any, context: Any) -> Any:  # noqa: N802
         """The program's interpreter and its version."""

@@ -262,11 +262,36 @@ def test_403_names_the_scope_to_grant(emulator, client):
 
 
 @pytest.mark.usefixtures("no_backoff")
-def test_unreachable_server_is_a_transport_error():
-    """Connection refused, after the retries, is a TransportError that names the URL."""
-    api = CxoneClient("http://127.0.0.1:9", "id", "secret", max_attempts=2)
-    with api, pytest.raises(TransportError, match=r"127\.0\.0\.1:9"):
+def test_connection_refused_fails_at_once_without_retrying(transport, caplog):
+    """Issue 21: nobody listening is no transient fault: one attempt, no retry, the URL named."""
+    api = CxoneClient("http://127.0.0.1:9", "id", "secret", transport=transport)
+    with (
+        api,
+        caplog.at_level(logging.WARNING, logger="cxone_provider"),
+        pytest.raises(TransportError, match=r"127\.0\.0\.1:9.*Connection refused") as caught,
+    ):
         api.get_action("x")
+    assert caught.value.retryable is False
+    assert len(transport.requests) == 1  # the token request, refused
+    assert caplog.records == []
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_each_retry_logs_what_where_and_why(emulator, client, caplog):
+    """Issue 21: one WARNING per retry names the request, its URL, the status and the wait."""
+    emulator.add_fault("POST", ACTIONS_PATH, status=503, count=2)
+    with caplog.at_level(logging.INFO):
+        client.create_action(spec(), idempotency_key="k-logged")
+    retries = [record.getMessage() for record in caplog.records if "retry" in record.getMessage()]
+    assert len(retries) == 2
+    for number, line in enumerate(retries, 1):
+        assert line.startswith(
+            f"POST {emulator.base_url}{ACTIONS_PATH} (Data Action 'lead_score'): 503 UNAVAILABLE "
+            "[request id "
+        ), line
+        assert f"; retry {number} of 9 in " in line
+    assert "stamina.retry_scheduled" not in caplog.text
+    assert emulator.client_secret not in caplog.text
 
 
 def test_requests_are_logged_without_secrets(emulator, client, caplog):

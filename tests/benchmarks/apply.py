@@ -3,13 +3,15 @@
 Run: python tests/benchmarks/apply.py --actions 200 --latency-ms 20 --rate-limit 100
 (`--rate-limit 0` is unlimited). It starts the emulator with that latency and rate limit,
 then drives Check and Create for N actions (a dependency tree) through the SDK's
-dynamic-provider server with the engine's parallelism, then does the same job the naive way
+dynamic-provider server with the engine's parallelism, then replays the same HTTP calls with
+plain httpx at that parallelism (the measured floor), then does the same job the naive way
 (one action at a time, a new HTTP client per request), and prints a report whose last line
 is one JSON object: wall_s, floor_s, ratio, requests, http_429, token_requests, connections,
-api_writes, and baseline_wall_s and speedup for the naive run.
+api_writes, replay_wall_s, and baseline_wall_s and speedup for the naive run.
 
 The floor is max(N*k/R, N*k*L/P): k API calls per action (create and test: 2), R the rate
-limit, L the latency, P the provider server's threads (4): no client can do better.
+limit, L the latency, P the calls in flight (the engine's parallelism, 16, which the provider
+serves at once): no client can do better.
 """
 
 from __future__ import annotations
@@ -26,22 +28,25 @@ TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 
 import httpx  # noqa: E402 -- after the path to the test helpers
-from deployment import Deployment, action_tree  # noqa: E402
+from deployment import Deployment, action_tree, walk  # noqa: E402
 from emulator_process import EmulatorProcess  # noqa: E402
 from provider_server import ProviderServer, emulator_settings  # noqa: E402
 
+from cxone_provider.deploy.properties import DEFAULT_TEST_INPUT  # noqa: E402
 from cxone_provider.deploy.resource import DataActionArgs  # noqa: E402
 
 API_CALLS_PER_ACTION = 2  # POST the action, POST its test
-PROVIDER_THREADS = 4  # the SDK's dynamic-provider server runs a pool of 4 gRPC threads
 ENGINE_PARALLELISM = 16
+ACTIONS = "/api/v2/dataactions/actions"
 
 
-def floor_seconds(actions: int, latency_ms: float, rate_limit: float) -> float:
+def floor_seconds(
+    actions: int, latency_ms: float, rate_limit: float, concurrency: int = ENGINE_PARALLELISM
+) -> float:
     """The least time any client needs: the rate limit's and the latency's bounds."""
     calls = actions * API_CALLS_PER_ACTION
     by_rate = calls / rate_limit if rate_limit > 0 else 0.0
-    by_latency = calls * (latency_ms / 1000) / PROVIDER_THREADS
+    by_latency = calls * (latency_ms / 1000) / concurrency
     return max(by_rate, by_latency)
 
 
@@ -72,9 +77,37 @@ def naive_run(emulator: EmulatorProcess, actions: int) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     for args in action_tree(actions).values():
         body = _body(args)
-        created = _post_until_done(emulator.base_url + "/api/v2/dataactions/actions", body, headers)
-        test_url = f"{emulator.base_url}/api/v2/dataactions/actions/{created['id']}/test"
-        _post_until_done(test_url, {"input": {"testField": "validation_payload"}}, headers)
+        created = _post_until_done(None, emulator.base_url + ACTIONS, body, headers)
+        test_url = f"{emulator.base_url}{ACTIONS}/{created['id']}/test"
+        _post_until_done(None, test_url, {"input": dict(DEFAULT_TEST_INPUT)}, headers)
+    return {"wall_s": time.perf_counter() - started, **emulator.stats()}
+
+
+def replay_run(emulator: EmulatorProcess, actions: int, concurrency: int) -> dict[str, Any]:
+    """The provider's HTTP calls and nothing else: the measured floor of an apply.
+
+    One token, then each action's create and test, dependencies first and `concurrency` at a
+    time over one keep-alive client, as the engine schedules them; no provider, no engine.
+    """
+    emulator.reset()
+    started = time.perf_counter()
+    with httpx.Client(base_url=emulator.base_url, timeout=30) as client:
+        token = client.post(
+            "/api/v2/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(emulator.client_id, emulator.client_secret),
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        declarations = action_tree(actions)
+
+        def create_and_test(name: str) -> None:
+            args = declarations[name]
+            created = _post_until_done(client, ACTIONS, _body(args), headers)
+            test = {"input": dict(DEFAULT_TEST_INPUT)}
+            _post_until_done(client, f"{ACTIONS}/{created['id']}/test", test, headers)
+
+        waits_for = {name: tuple(args.dependencies) for name, args in declarations.items()}
+        walk(waits_for, create_and_test, concurrency)
     return {"wall_s": time.perf_counter() - started, **emulator.stats()}
 
 
@@ -82,15 +115,24 @@ def _body(args: DataActionArgs) -> dict[str, Any]:
     return {
         "name": args.name,
         "description": f"Managed by Pulumi: {args.name}",
+        "type": "SCRIPT",
+        "trigger": {"type": "MANUAL"},
         "script": {"language": "JavaScript", "content": args.script},
+        "enabled": True,
         "dependencies": list(args.dependencies),
     }
 
 
-def _post_until_done(url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+def _post_until_done(
+    client: httpx.Client | None, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> Any:
+    """POST until it is not rate limited; `client` None: a new connection for each request."""
     while True:
-        with httpx.Client(timeout=30) as fresh:
-            response = fresh.post(url, json=body, headers=headers)
+        if client is None:
+            with httpx.Client(timeout=30) as fresh:
+                response = fresh.post(url, json=body, headers=headers)
+        else:
+            response = client.post(url, json=body, headers=headers)
         if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
             time.sleep(float(response.headers.get("Retry-After", "1")))
             continue
@@ -121,6 +163,7 @@ def main() -> None:
         )
         try:
             ours = provider_run(emulator, workdir, options.actions)
+            replay = replay_run(emulator, options.actions, ENGINE_PARALLELISM)
             naive = None if options.no_baseline else naive_run(emulator, options.actions)
         finally:
             emulator.stop()
@@ -136,12 +179,14 @@ def main() -> None:
         "token_requests": int(ours["token_requests"]),
         "connections": int(ours["connections"]),
         "api_writes": int(ours["api_writes"]),
+        "replay_wall_s": round(replay["wall_s"], 3),
         "baseline_wall_s": round(naive["wall_s"], 3) if naive else None,
         "speedup": round(naive["wall_s"] / ours["wall_s"], 2) if naive else None,
     }
     rate = f"{options.rate_limit:g} req/s" if options.rate_limit > 0 else "unlimited"
     print(f"apply of {options.actions} actions, latency {options.latency_ms:g} ms, rate {rate}")
     print(f"  provider : {result['wall_s']:.2f} s (floor {floor:.2f} s, ratio {result['ratio']})")
+    print(f"  replay   : {result['replay_wall_s']:.2f} s (the same HTTP calls, no provider)")
     print(
         f"  requests : {requests}, 429s {result['http_429']} "
         f"({100 * result['http_429'] / max(requests, 1):.1f}%), token requests "

@@ -5,10 +5,18 @@ Run: python tests/benchmarks/engine_apply.py --actions 200 --latency-ms 20 --rat
 the emulator with that latency and rate limit, writes a program declaring the same N actions
 as tests/benchmarks/apply.py (a dependency tree, through ActionCatalog), and times
 `pulumi up --yes --skip-preview --parallel P` on a fresh stack and a reset tenant for each P
-of --parallel (default: 4 8 16 32 64). Then it applies the same actions through the gRPC
-harness (as apply.py does) in the same run. The report's last line is one JSON object:
-the best P's wall_s, floor_s, ratio and the emulator's counters of that run, harness_wall_s,
-engine_overhead (wall_s / harness_wall_s), best_parallel and wall_s_by_parallel.
+of --parallel (default: 4 8 16 32 64). On the stack the last P deployed it then times
+`pulumi preview`, a no-op `pulumi up`, `pulumi refresh` and `pulumi destroy`, and measures
+the checkpoint file. Then it replays the same HTTP calls with plain httpx at the best P
+(apply.py's replay: the measured floor) and applies the actions through the gRPC harness (as
+apply.py does), in the same run. The report's last line is one JSON object: the best P's
+wall_s, the analytic floor_s at that P and ratio, replay_wall_s and replay_ratio, the
+emulator's counters of that run, harness_wall_s, engine_overhead (wall_s / harness_wall_s),
+best_parallel, wall_s_by_parallel, preview_s, noop_up_s, refresh_s, destroy_s,
+state_bytes_per_action and skip_checkpoints (`--skip-checkpoints` runs every command with
+PULUMI_SKIP_CHECKPOINTS=true). The file backend's own options (PULUMI_DIY_BACKEND_ZSTD,
+PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS, ...) pass through the environment and are
+reported as backend_settings.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ BENCHMARKS = Path(__file__).resolve().parent
 TESTS = BENCHMARKS.parent
 sys.path[:0] = [str(TESTS), str(BENCHMARKS)]
 
-from apply import floor_seconds, provider_run  # noqa: E402 -- after the paths above
+from apply import floor_seconds, provider_run, replay_run  # noqa: E402 -- after the paths above
 from emulator_process import EmulatorProcess  # noqa: E402
 
 PROGRAM = """\
@@ -47,6 +55,15 @@ catalog.register()
 """
 
 
+# The file backend's own options, taken from the environment and reported with the figures.
+BACKEND_SETTINGS = (
+    "PULUMI_DIY_BACKEND_GZIP",
+    "PULUMI_DIY_BACKEND_ZSTD",
+    "PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS",
+    "PULUMI_PARALLEL_DIFF",
+)
+
+
 def write_project(folder: Path, actions: int) -> None:
     """A Pulumi project whose program declares the benchmark's actions."""
     folder.mkdir(parents=True)
@@ -56,45 +73,89 @@ def write_project(folder: Path, actions: int) -> None:
     (folder / "__main__.py").write_text(PROGRAM.format(tests=str(TESTS), actions=actions))
 
 
-def pulumi_up(
-    folder: Path, emulator: EmulatorProcess, parallel: int, pulumi: str
-) -> dict[str, Any]:
+class BenchStack:
+    """The benchmark's stack `bench` on a file backend of its own; each command timed."""
+
+    def __init__(self, folder: Path, pulumi: str, *, skip_checkpoints: bool) -> None:
+        self.folder = folder
+        self.pulumi = pulumi
+        self.state = folder / "state"
+        self.env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "PULUMI_HOME": str(self.state / "home"),
+            "PULUMI_BACKEND_URL": (self.state / "backend").as_uri(),
+            "PULUMI_CONFIG_PASSPHRASE": "benchmark",
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+        }
+        if skip_checkpoints:
+            self.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+
+    def run(self, *args: str) -> float:
+        """Run one `pulumi` command; its wall time."""
+        started = time.perf_counter()
+        subprocess.run(
+            [self.pulumi, *args], cwd=self.folder, env=self.env, check=True, capture_output=True
+        )
+        return time.perf_counter() - started
+
+    def init(self, emulator: EmulatorProcess) -> None:
+        """A fresh stack whose config points at the emulator."""
+        shutil.rmtree(self.state, ignore_errors=True)
+        (self.state / "backend").mkdir(parents=True)
+        self.run("stack", "init", "bench")
+        for key, value in (
+            ("cxone:baseUrl", emulator.base_url),
+            ("cxone:clientId", emulator.client_id),
+            ("cxone:clientSecret", emulator.client_secret),
+        ):
+            self.run("config", "set", key, value)
+
+    def checkpoint_bytes(self) -> int:
+        """The size of the stack's state file in the backend (compressed, if it is)."""
+        stacks = self.state / "backend" / ".pulumi" / "stacks"
+        (checkpoint,) = [
+            found
+            for pattern in ("bench.json", "bench.json.gz", "bench.json.zst")
+            for found in stacks.rglob(pattern)
+        ]
+        return checkpoint.stat().st_size
+
+
+def pulumi_up(stack: BenchStack, emulator: EmulatorProcess, parallel: int) -> dict[str, Any]:
     """A fresh stack and a reset tenant, then a timed `pulumi up`; the emulator's counters."""
-    state = folder / "state"
-    shutil.rmtree(state, ignore_errors=True)
-    (state / "backend").mkdir(parents=True)
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "PULUMI_HOME": str(state / "home"),
-        "PULUMI_BACKEND_URL": (state / "backend").as_uri(),
-        "PULUMI_CONFIG_PASSPHRASE": "benchmark",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-    }
-
-    def run(*args: str) -> None:
-        subprocess.run([pulumi, *args], cwd=folder, env=env, check=True, capture_output=True)
-
-    run("stack", "init", "bench")
-    for key, value in (
-        ("cxone:baseUrl", emulator.base_url),
-        ("cxone:clientId", emulator.client_id),
-        ("cxone:clientSecret", emulator.client_secret),
-    ):
-        run("config", "set", key, value)
+    stack.init(emulator)
     emulator.reset()
-    started = time.perf_counter()
-    run("up", "--yes", "--skip-preview", "--parallel", str(parallel))
-    return {"wall_s": time.perf_counter() - started, **emulator.stats()}
+    wall = stack.run("up", "--yes", "--skip-preview", "--parallel", str(parallel))
+    return {"wall_s": wall, **emulator.stats()}
+
+
+def deployed_stack_times(stack: BenchStack, parallel: int, actions: int) -> dict[str, float]:
+    """What a deployed stack costs afterwards: preview, a no-op up, refresh, its size, destroy."""
+    parallelism = ("--parallel", str(parallel))
+    times = {
+        "preview_s": stack.run("preview", *parallelism),
+        "noop_up_s": stack.run("up", "--yes", "--skip-preview", *parallelism),
+        "refresh_s": stack.run("refresh", "--yes", "--skip-preview", *parallelism),
+    }
+    times["state_bytes_per_action"] = stack.checkpoint_bytes() / actions
+    times["destroy_s"] = stack.run("destroy", "--yes", "--skip-preview", *parallelism)
+    return times
 
 
 def main() -> None:
-    """Time the engine at each parallelism, then the harness; print the report and JSON."""
+    """Time the engine at each parallelism, then the deployed stack, the replay and the harness."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actions", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--rate-limit", type=float, default=100.0, help="requests/s; 0 = none")
     parser.add_argument("--parallel", type=int, nargs="+", default=[4, 8, 16, 32, 64])
+    parser.add_argument(
+        "--skip-checkpoints",
+        action="store_true",
+        help="run pulumi with PULUMI_SKIP_CHECKPOINTS=true (one state write per command)",
+    )
+    parser.add_argument("--no-harness", action="store_true", help="skip the gRPC harness run")
     options = parser.parse_args()
     pulumi = shutil.which("pulumi")
     if pulumi is None:
@@ -104,39 +165,59 @@ def main() -> None:
         workdir = Path(scratch)
         project = workdir / "project"
         write_project(project, options.actions)
+        stack = BenchStack(project, pulumi, skip_checkpoints=options.skip_checkpoints)
         emulator = EmulatorProcess(
             ("--latency-ms", str(options.latency_ms), "--rate-limit", str(options.rate_limit)),
             db_path=workdir / "bench.sqlite3",
             cwd=workdir,
         )
         try:
-            runs = {p: pulumi_up(project, emulator, p, pulumi) for p in options.parallel}
-            harness = provider_run(emulator, workdir, options.actions)
+            runs = {p: pulumi_up(stack, emulator, p) for p in options.parallel}
+            last = options.parallel[-1]
+            afterwards = deployed_stack_times(stack, last, options.actions)
+            best = min(runs, key=lambda p: runs[p]["wall_s"])
+            replay = replay_run(emulator, options.actions, best)
+            harness = (
+                None if options.no_harness else provider_run(emulator, workdir, options.actions)
+            )
         finally:
             emulator.stop()
 
-    best = min(runs, key=lambda p: runs[p]["wall_s"])
     ours = runs[best]
-    floor = floor_seconds(options.actions, options.latency_ms, options.rate_limit)
+    floor = floor_seconds(options.actions, options.latency_ms, options.rate_limit, best)
+    harness_wall = round(harness["wall_s"], 3) if harness else None
     result = {
         "wall_s": round(ours["wall_s"], 3),
         "floor_s": round(floor, 3),
         "ratio": round(ours["wall_s"] / floor, 3) if floor else None,
+        "replay_wall_s": round(replay["wall_s"], 3),
+        "replay_ratio": round(ours["wall_s"] / replay["wall_s"], 3),
         "requests": int(ours["requests_total"]),
         "http_429": int(ours["rate_limited"]),
         "token_requests": int(ours["token_requests"]),
         "connections": int(ours["connections"]),
         "api_writes": int(ours["api_writes"]),
-        "harness_wall_s": round(harness["wall_s"], 3),
-        "engine_overhead": round(ours["wall_s"] / harness["wall_s"], 3),
+        "harness_wall_s": harness_wall,
+        "engine_overhead": round(ours["wall_s"] / harness["wall_s"], 3) if harness else None,
         "best_parallel": best,
         "wall_s_by_parallel": {str(p): round(run["wall_s"], 3) for p, run in runs.items()},
+        **{key: round(value, 3) for key, value in afterwards.items()},
+        "skip_checkpoints": options.skip_checkpoints,
+        "backend_settings": {key: os.environ[key] for key in BACKEND_SETTINGS if key in os.environ},
     }
     rate = f"{options.rate_limit:g} req/s" if options.rate_limit > 0 else "unlimited"
     print(f"pulumi up of {options.actions} actions, latency {options.latency_ms:g} ms, rate {rate}")
     for parallel, run in runs.items():
         print(f"  --parallel {parallel:<3}: {run['wall_s']:.2f} s, {run['rate_limited']} 429s")
-    print(f"  harness (gRPC, 16 at a time): {harness['wall_s']:.2f} s; floor {floor:.2f} s")
+    print(f"  replay (httpx, {best} at a time): {replay['wall_s']:.2f} s; floor {floor:.2f} s")
+    if harness:
+        print(f"  harness (gRPC, 16 at a time): {harness['wall_s']:.2f} s")
+    print(
+        f"  deployed (--parallel {last}): preview {afterwards['preview_s']:.2f} s, no-op up "
+        f"{afterwards['noop_up_s']:.2f} s, refresh {afterwards['refresh_s']:.2f} s, destroy "
+        f"{afterwards['destroy_s']:.2f} s, {afterwards['state_bytes_per_action']:.0f} state "
+        "bytes per action"
+    )
     print(f"  best: --parallel {best}, engine overhead {result['engine_overhead']}x")
     print(json.dumps(result))
 

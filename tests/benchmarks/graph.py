@@ -8,6 +8,7 @@ each run, declarations built once outside the timing).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import time
@@ -55,6 +56,8 @@ def main() -> None:
         f"validate_graph: {args.actions} actions, {args.edges} edges: best {best:.1f} ms, "
         f"median {median:.1f} ms over {args.repeat} runs ({verdict} the {TARGET_MS:.0f} ms target)"
     )
+    summary = {"actions": args.actions, "edges": args.edges, "runs": args.repeat}
+    print(json.dumps({**summary, "best_ms": round(best, 3), "median_ms": round(median, 3)}))
 
 
 if __name__ == "__main__":

@@ -125,3 +125,13 @@ def test_the_demo_deploys_the_example_with_the_real_engine(tmp_path):
     assert {action["test_status"] for action in answer["actions"]} == {"SUCCESS"}
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{answer['emulator']}/healthz", timeout=5)
+
+
+def test_the_demo_section_names_the_tests_that_run_its_deployment():
+    """docs/cli.md no longer says the deployment step was never run: tests run it."""
+    section = (
+        (REPO / "docs" / "cli.md").read_text().split("## `cxone demo`", 1)[1].split("\n## ")[0]
+    )
+    assert "has not been run" not in section
+    assert "tests/cli/test_cli_demo.py" in section
+    assert "tests/release/test_release.py" in section

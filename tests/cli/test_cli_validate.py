@@ -194,6 +194,28 @@ def test_every_problem_of_a_copy_broken_four_ways_is_printed_in_one_run(broken_f
     )
 
 
+def test_a_syntax_error_of_a_script_given_as_a_string_keeps_its_line_and_column(tmp_path):
+    """Issue 21: `open(...).read()` loses the file, not the position (as preview gives it)."""
+    script = "function main(context) {\n  let total = 1;\n  let score = total +;\n  return 1;\n}\n"
+    program = write_program(
+        tmp_path / "program",
+        """
+from pathlib import Path
+from cxone_provider import DataAction, DataActionArgs
+
+HERE = Path(__file__).resolve().parent
+DataAction("my-action", DataActionArgs(name="my_action", script=open(HERE / "my_action.js").read()))
+""",
+        {"my_action.js": script},
+    )
+    ran = cxone("validate", program)
+    assert ran.exit_code == 1
+    assert "  ✘ my_action.script (line 3, column 22): SyntaxError: Unexpected token ';'" in (
+        ran.stdout.splitlines()
+    )
+    assert "return 1" not in ran.stdout
+
+
 def test_bad_names_duplicates_and_contradictory_depends_on_are_reported_together(tmp_path):
     """The rules of single actions and of the graph, all in one run."""
     program = write_program(
@@ -414,7 +436,7 @@ def test_tenant_without_credentials_says_what_to_set(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", ["validate", "graph", "diff", "export", "test", "demo", "emulator"]
+    "command", ["validate", "graph", "diff", "export", "test", "demo", "emulator", "conformance"]
 )
 def test_the_help_of_each_subcommand_shows_an_example(command):
     """`cxone COMMAND --help`: exit 0 and at least one example of the command."""

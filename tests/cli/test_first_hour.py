@@ -372,7 +372,7 @@ def test_invalid_json_in_an_input_file_blames_the_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", ["validate", "graph", "diff", "export", "test", "demo", "emulator"]
+    "command", ["validate", "graph", "diff", "export", "test", "demo", "emulator", "conformance"]
 )
 def test_help_shows_no_type_names(command):
     """No `--json <bool>` or `--client <list[str]>`: flags stand alone, values have a metavar."""

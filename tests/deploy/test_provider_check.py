@@ -17,8 +17,12 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
-from cxone_provider.api.errors import ActionValidationError
-from cxone_provider.api.models import MAX_SCRIPT_BYTES, NAME_RULE
+from cxone_provider.api import models
+from cxone_provider.api.errors import ActionValidationError, OperationFailedError
+from cxone_provider.api.javascript import check_script
+from cxone_provider.api.models import MAX_SCRIPT_BYTES, NAME_RULE, validate_spec
+from cxone_provider.deploy.check import check_inputs
+from cxone_provider.deploy.properties import request_body
 from cxone_provider.deploy.provider import DataActionProvider
 from cxone_provider.deploy.resource import JSON_NULL, DataActionArgs
 
@@ -87,8 +91,9 @@ def test_unpickled_provider_needs_configure_and_then_works():
     pickled = base64.b64decode(serialize_provider(DataActionProvider()))
     provider = dill.loads(pickled)  # noqa: S301 -- our own bytes, as the plugin loads them
     assert provider.check({}, declared()).failures == []
-    with pytest.raises(Exception, match="before configure"):
+    with pytest.raises(OperationFailedError) as caught:
         provider.delete("a-1", {"name": "lead_score"})
+    assert "before configure" in str(caught.value.__cause__)
 
 
 def test_missing_settings_fail_the_first_api_call_with_every_fix(server):
@@ -345,3 +350,38 @@ def test_a_test_input_that_is_not_json_fails_at_declaration():
         declared(test_input={"tags": {"a", "b"}})
     assert [problem.field for problem in caught.value.problems] == ["test_input"]
     assert "lead-score" in str(caught.value)
+
+
+def compiles_counted(monkeypatch) -> list[str]:
+    """Every script V8 is asked to compile from now on (the syntax verdicts start empty)."""
+    compiled: list[str] = []
+
+    def counting(source: str):
+        compiled.append(source)
+        return check_script(source)
+
+    monkeypatch.setattr(models, "check_script", counting)
+    models.syntax_error.cache_clear()
+    return compiled
+
+
+def test_a_script_is_compiled_once_for_its_check_and_its_create(monkeypatch):
+    """Check, then Create's validation of the same script: one V8 compile (issue 19)."""
+    compiled = compiles_counted(monkeypatch)
+    script = "function main(context) { return 19; }"
+    inputs_, failures = check_inputs(declared(script=script))
+    validate_spec(request_body(inputs_), action="lead_score")
+    assert failures == []
+    assert compiled == [script]
+
+
+def test_the_deployed_script_is_not_compiled_again_in_a_preview(monkeypatch):
+    """Check with the state's inputs: their script is trusted, a changed one is compiled."""
+    compiled = compiles_counted(monkeypatch)
+    deployed = declared(script="function main(context) { return 1; }")
+    assert check_inputs(declared(script=deployed["script"]), deployed)[1] == []
+    assert compiled == []
+    changed = "function main(context) { return 2 +; }"
+    failures = check_inputs(declared(script=changed), deployed)[1]
+    assert compiled == [changed]
+    assert [failure.property for failure in failures] == ["script"]

@@ -83,7 +83,7 @@ def test_an_earlier_creation_changed_since_is_not_adopted(plugin, api):
         f"Data Action 'lead_score': an earlier run of this deployment created it as "
         f"{earlier.id}, but it has been changed since, so it is not adopted."
     ) in text
-    assert "adopt it: give DataAction 'lead-score' `adopt=True`" in text
+    assert "adopt it (`adopt=True` on DataAction 'lead-score'" in text
     [action] = api.list_actions()
     assert (action.id, action.version, action.description) == (
         earlier.id,

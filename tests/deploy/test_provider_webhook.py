@@ -61,10 +61,18 @@ def test_without_secret_the_event_is_sent_unsigned(receiver):
     assert "webhook-signature" not in headers
 
 
-def test_server_errors_are_retried_with_the_same_webhook_id(receiver):
-    """500 then 503 then 200: three attempts, one event id, each attempt signed."""
+def test_server_errors_are_retried_with_the_same_webhook_id(receiver, caplog):
+    """500 then 503 then 200: three attempts, one event id, each signed, each retry logged."""
     receiver.answers = [500, 503]
-    assert sender(receiver).send(EVENT) is True
+    with caplog.at_level(logging.WARNING):
+        assert sender(receiver).send(EVENT) is True
+    retries = [record.getMessage() for record in caplog.records]
+    assert [line.split(": ", 1)[1].split(";")[0] for line in retries] == [
+        "answered HTTP 500",
+        "answered HTTP 503",
+    ]
+    assert all(line.startswith("webhook event ") and "'lead_score'" in line for line in retries)
+    assert "/hooks/cxone" not in caplog.text
     assert len(receiver.requests) == 3
     assert len({headers["webhook-id"] for headers, _ in receiver.requests}) == 1
     assert all(verify_standard_webhook(SECRET, h, b) for h, b in receiver.requests)

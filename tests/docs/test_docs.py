@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 import pytest
 from doc_blocks import (
@@ -20,12 +21,14 @@ from doc_blocks import (
     Block,
     MarkerError,
     PulumiRequiredError,
+    page_script,
     pages,
     port_is_free,
     private_network_available,
     run_page,
     runnable_blocks,
     split_for_pulumi,
+    unmarked_python_blocks,
 )
 
 PAGES_WITH_BLOCKS = [page for page in pages() if runnable_blocks(page)]
@@ -136,3 +139,54 @@ def test_a_failing_block_stops_the_page_and_is_named(tmp_path, private_network):
     assert '{"status":"ok"}' in run.output
     assert "never" not in run.output
     assert "page.md:9 exited 2" in run.report()
+
+
+def test_every_python_example_is_run_or_marked_as_a_fragment():
+    """A ```python block is a file the page's blocks run (`file:`), or says it is a fragment."""
+    unmarked = [where for page in pages() for where in unmarked_python_blocks(page)]
+    assert unmarked == []
+
+
+def test_a_file_block_is_written_where_it_says_before_the_blocks_after_it(tmp_path):
+    """`<!-- file: PATH -->` above a fence: the page's session writes the block to PATH."""
+    page = write_page(
+        tmp_path,
+        "<!-- file: app/main.py -->\n```python\nprint('it ran')\n```\n"
+        "<!-- runnable -->\n```sh\npython3 app/main.py\n```\n",
+    )
+    written, shell = runnable_blocks(page, tmp_path)
+    assert (written.file, written.code, written.where) == (
+        "app/main.py",
+        "print('it ran')",
+        "README.md:3",
+    )
+    assert shell.file is None
+    ran = subprocess.run(
+        ["bash", "-c", page_script([written, shell])],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "it ran" in ran.stdout
+    assert (tmp_path / "app" / "main.py").read_text() == "print('it ran')\n"
+
+
+def test_a_file_marker_that_marks_no_fenced_block_is_an_error(tmp_path):
+    """The marker must stand directly above a fence."""
+    page = write_page(tmp_path, "<!-- file: a.py -->\n\n```python\nx = 1\n```\n")
+    with pytest.raises(MarkerError, match=r"README\.md:1"):
+        runnable_blocks(page, tmp_path)
+
+
+def test_no_runnable_block_switches_the_readers_pulumi_backend():
+    """No block runs `pulumi login`, which switches every project; PULUMI_BACKEND_URL does not."""
+    logins = [
+        block.where
+        for page in pages()
+        for block in runnable_blocks(page)
+        if "pulumi login" in block.code
+    ]
+    assert logins == []

@@ -41,7 +41,10 @@ def exported_project(tmp_path: Path, emulator) -> PulumiProject:
 def test_an_exported_tenant_is_adopted_by_the_first_up_without_a_write(
     tmp_path, emulator, console_built
 ):
-    """Every action recorded with its existing id; no POST or PUT; then nothing to change."""
+    """Every action recorded with its existing id; no POST or PUT; then nothing to change.
+
+    A second export from that project names every action as managed by its stack `dev`.
+    """
     project = exported_project(tmp_path, emulator)
     writes = emulator.stats()["api_writes"]
     project.up()
@@ -52,6 +55,18 @@ def test_an_exported_tenant_is_adopted_by_the_first_up_without_a_write(
     assert recorded == console_built
     assert sorted(project.outputs()) == sorted(ACTIONS)
     project.run("preview", "--expect-no-changes")
+
+    again = cxone(
+        "export",
+        "--out",
+        tmp_path / "again",
+        "--program",
+        project.root,
+        "--json",
+        env={**emulator_env(emulator), **project.env},
+    )
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert again.json["managed_elsewhere"] == dict.fromkeys(ACTIONS, "stack dev")
 
 
 def test_pulumi_import_cannot_load_the_dynamic_provider(tmp_path, emulator, console_built):

@@ -36,6 +36,7 @@ def test_quickstart_previews_deploys_and_then_changes_nothing(engine_project, em
     creates = [step["urn"].rsplit("::", 1)[1] for step in steps if step["op"] == "create"]
     assert sorted(creates) == sorted([*ACTIONS, "cxone-actions-local"])
     assert emulator.stats()["requests_total"] == 0
+    assert f"the plan: + {len(creates)} to create" in (REPO / "README.md").read_text()
 
     project.up()
     outputs = project.outputs()
@@ -57,15 +58,17 @@ def test_quickstart_previews_deploys_and_then_changes_nothing(engine_project, em
 
 
 def test_pulumi_install_installs_this_checkout_into_the_python_on_path(tmp_path):
-    """`pulumi install` runs stacks/requirements.txt (`-e ..`) with the Python on PATH."""
+    """`pulumi install`, no virtualenv: pip tools upgraded, then `-e ..` in the Python on PATH.
+
+    As Pulumi's own language host does (issue 21): pip, setuptools and wheel first.
+    """
     project = PulumiProject.copy_of(REPO, tmp_path, pulumi=pulumi_cli())
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, project.root / name)
-    shutil.copytree(
-        REPO / "cxone_provider",
-        project.root / "cxone_provider",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    for folder in ("cxone_provider", "docs"):  # docs: the wheel carries them (force-include)
+        shutil.copytree(
+            REPO / folder, project.root / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -82,7 +85,8 @@ def test_pulumi_install_installs_this_checkout_into_the_python_on_path(tmp_path)
         "PIP_NO_INDEX": "1",
         "PIP_NO_BUILD_ISOLATION": "0",  # pip reads this flag inverted: 0 turns isolation off
     }
-    project.run("install")
+    installed = project.run("install")
+    assert "Updating pip, setuptools, and wheel" in installed.output
     [record] = Path(site).glob("cxone_provider-*.dist-info/direct_url.json")
     origin = json.loads(record.read_text())
     assert origin["url"] == project.root.as_uri()
