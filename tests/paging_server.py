@@ -1,8 +1,9 @@
-"""A server on loopback that answers the token endpoint and pages of actions that never end.
+"""A server on loopback that answers the token endpoint and pages of actions no API would give.
 
 It stands for a tenant (or a base URL that is not one) whose listing goes round: `repeat`
 gives the same nextCursor again and again, `endless` a new one on every page. The client and
-`cxone export` must stop either way.
+`cxone export` must stop either way. `fixed` serves one page of the actions it is given,
+whatever their names and texts hold (a hostile or broken tenant).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-Paging = Literal["repeat", "endless"]
+Paging = Literal["repeat", "endless", "fixed"]
 
 
-def _action(number: int) -> dict[str, Any]:
+def tenant_action(number: int, name: str | None = None, **fields: Any) -> dict[str, Any]:
+    """An action as the API lists it; `fields` (camelCase) replace the defaults."""
     return {
         "id": f"00000000-0000-0000-0000-{number:012d}",
-        "name": f"looped_{number}",
+        "name": name if name is not None else f"looped_{number}",
         "description": "",
         "type": "SCRIPT",
         "trigger": {"type": "MANUAL"},
@@ -29,13 +31,14 @@ def _action(number: int) -> dict[str, Any]:
         "version": 1,
         "createdTimestamp": 1,
         "modifiedTimestamp": 1,
+        **fields,
     }
 
 
 class PagingServer:
     """Serves `POST /api/v2/oauth/token` and `GET /api/v2/dataactions/actions` on a free port."""
 
-    def __init__(self, paging: Paging) -> None:
+    def __init__(self, paging: Paging, actions: list[dict[str, Any]] | None = None) -> None:
         self.pages_served = 0
         lock = threading.Lock()
         server = self
@@ -57,8 +60,10 @@ class PagingServer:
                     server.pages_served += 1
                     number = server.pages_served
                 cursor = parse_qs(urlsplit(self.path).query).get("cursor", [""])[0]
-                if paging == "repeat":
-                    page = {"entities": [_action(number)], "nextCursor": "the-same-cursor"}
+                if paging == "fixed":
+                    page = {"entities": actions or [], "nextCursor": None}
+                elif paging == "repeat":
+                    page = {"entities": [tenant_action(number)], "nextCursor": "the-same-cursor"}
                 else:
                     page = {"entities": [], "nextCursor": f"{cursor}x"[-40:] + str(number)}
                 self._answer(page)

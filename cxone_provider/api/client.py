@@ -33,6 +33,7 @@ from stamina.instrumentation import RetryDetails
 from cxone_provider.api.auth import ClientCredentialsAuth
 from cxone_provider.api.errors import (
     ApiError,
+    ConfigurationError,
     ConflictError,
     CxoneError,
     DeadlineExceededError,
@@ -44,7 +45,7 @@ from cxone_provider.api.errors import (
 from cxone_provider.api.models import Action, ActionPage, ActionSpec, TestResult
 from cxone_provider.api.pacing import RatePacer
 from cxone_provider.api.responses import api_error_from
-from cxone_provider.api.urls import shown_url
+from cxone_provider.api.urls import plain_http_problem, shown_url
 
 ACTIONS_PATH: Final = "/api/v2/dataactions/actions"
 DEFAULT_TIMEOUT_S: Final = 30.0
@@ -205,6 +206,7 @@ class CxoneClient:
     share one connection pool, one OAuth token and one pacer of the tenant's rate limit.
     `user:password@`, a query string and a fragment in `base_url` are dropped: the API
     needs none of them, and `base_url` appears in messages, logs and exported programs.
+    Plain http is refused except to loopback (an emulator): credentials would go out in clear.
     """
 
     def __init__(
@@ -217,6 +219,9 @@ class CxoneClient:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        insecure = plain_http_problem(base_url)
+        if insecure is not None:
+            raise ConfigurationError(insecure)
         self.base_url = shown_url(base_url).rstrip("/")
         self.auth = ClientCredentialsAuth(client_id, client_secret)
         self._max_attempts = max_attempts

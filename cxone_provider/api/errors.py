@@ -29,7 +29,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Final, Self
+
+MAX_SHOWN_NAMES: Final = 20
+
+
+def shown_names(names: Sequence[str], separator: str = " -> ") -> str:
+    """Names joined; a long list keeps its first and last ten around a count of the rest.
+
+    A cycle through 100,000 actions would otherwise make a message of a megabyte: the path
+    shown is capped, and the whole path stays on the error (`DependencyCycleError.cycles`).
+    """
+    if len(names) <= MAX_SHOWN_NAMES:
+        return separator.join(names)
+    half = MAX_SHOWN_NAMES // 2
+    hidden = len(names) - 2 * half
+    return separator.join([*names[:half], f"… {hidden} more …", *names[-half:]])
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters and an ellipsis: quoted outside text stays small."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class CxoneError(Exception):
@@ -108,7 +128,7 @@ class DependencyCycleError(DependencyGraphError):
             or [
                 Problem(
                     "dependencies",
-                    f"dependency cycle {' -> '.join(self.cycle)}; "
+                    f"dependency cycle {shown_names(self.cycle)}; "
                     "remove one of these dependencies to break it",
                 )
             ]

@@ -1,20 +1,27 @@
 """V8 for the package (through mini-racer): isolates, and the check of a Data Action script.
 
 The same engine runs scripts in the sandbox, so the check and the sandbox agree on what
-JavaScript is. The check never runs any of the script; V8 only compiles it, three ways:
+JavaScript is. The check never runs a line of the script: the only code V8 evaluates is
+`new Function("<text>")`, with the text as a JSON string literal, data and never code. The
+constructor compiles the text as a function body on its own (a `}` in it cannot close
+anything outside) and returns a function that is never called. Three texts are compiled:
 
-1. As the statements of a block that never executes (`if (false) { ... }`): every syntax
-   error, with the line and column of the script itself, and Script-level rules such as
-   "Illegal return statement".
-2. As the body of `new Function(source)`, which V8 parses on its own: a script cannot close
-   the block of step 1 early (`} evil(); {`) and pass, and a "use strict" directive counts.
-3. As that block again with `let main;` appended: V8 refuses it ("Identifier 'main' has
-   already been declared") exactly when the script declares `main` at its top level.
+1. The script itself: every syntax error, with the line and column of the script.
+2. The script as a class static block (`class P { static { ... } }`), where, as at the top
+   of a script, `return` is illegal: only V8's "Illegal return statement" is taken from it
+   (a static block is also strict, which the script need not be).
+3. The script with `let main;` appended: V8 refuses it ("Identifier 'main' has already been
+   declared") exactly when the script declares `main` at its top level.
 
-Compiling runs nothing, so each thread keeps one isolate for it. Whether `main` is callable
-and what the top-level code does are for the sandbox to find out, as the test run does.
-The check is a pure function of the source, so its answers are cached: the provider checks
-a script in `check` and again when it builds the request in `create`, at no second cost.
+Compiling needs V8, so it runs under limits: COMPILE_TIMEOUT_S per compile, and at most
+MAX_SOURCE_CHARS of source, which bounds what the compiler can allocate (V8's parser is
+linear in the source; mini-racer's memory limit only watches running code, and an isolate
+left with one makes the process hang at exit). One isolate per thread, which nothing ever
+runs in.
+Whether `main` is callable and what the top-level code does are for the sandbox to find
+out, as the test run does. The check is a pure function of the source, so its answers are
+cached (a time limit reached is not): the provider checks a script in `check` and again
+when it builds the request in `create`, at no second cost.
 """
 
 from __future__ import annotations
@@ -27,18 +34,26 @@ import threading
 from dataclasses import dataclass
 from typing import Final
 
-from py_mini_racer import JSEvalException, MiniRacer
+from py_mini_racer import JSEvalException, JSTimeoutException, MiniRacer
+
+from cxone_provider.api.errors import shortened
 
 COMPILE_TIMEOUT_S: Final = 5.0
+MAX_SOURCE_CHARS: Final = 65536
+"""The API takes at most 65536 bytes of script, so never more characters than this."""
+MAX_MESSAGE_CHARS: Final = 300
+"""V8 quotes the token it did not expect, which may be a 60,000-character identifier."""
 MISSING_MAIN: Final = (
     "the script must define a function main(context) at its top level, for example "
     "`function main(context) { return context.input; }`"
 )
 
-_BLOCK_PREFIX: Final = "if (false) {\n"
-_BLOCK_SUFFIX: Final = "\n}"
-_MAIN_PROBE_SUFFIX: Final = "\n;let main;\n}"
+_STATIC_BLOCK_PREFIX: Final = "class CxoneProbe { static {\n"
+_STATIC_BLOCK_SUFFIX: Final = "\n} }"
+_ILLEGAL_RETURN: Final = "Illegal return statement"
+_MAIN_PROBE_SUFFIX: Final = "\n;let main;"
 _MAIN_DECLARED: Final = "Identifier 'main' has already been declared"
+_END_OF_INPUT: Final = "SyntaxError: Unexpected end of input"
 # V8 places a `new Function` body after the two lines "(function anonymous(" and ") {".
 _FUNCTION_HEADER_LINES: Final = 2
 
@@ -91,29 +106,64 @@ class ScriptError:
         return f"line {self.line}, column {self.column}: {self.message}"
 
 
-@functools.lru_cache(maxsize=256)
+class _CompileLimitError(Exception):
+    """Compiling a text went past COMPILE_TIMEOUT_S."""
+
+
 def check_script(source: str) -> ScriptError | None:
-    """Return the first problem of a Data Action script, or None when it is valid."""
-    parser = _thread_parser()
-    last_line = source.count("\n") + 1
+    """Return the first problem of a Data Action script, or None when it is valid.
+
+    Compiles only (see the module docstring): no line of `source` ever runs.
+    """
+    if len(source) > MAX_SOURCE_CHARS:
+        message = (
+            f"the script is {len(source)} characters, over the {MAX_SOURCE_CHARS} a script can "
+            "have; move shared code into a dependency action or shorten it"
+        )
+        return ScriptError(1, 1, message)
     try:
-        parser.eval(_BLOCK_PREFIX + source + _BLOCK_SUFFIX, timeout_sec=COMPILE_TIMEOUT_S)
-    except JSEvalException as exc:
-        error = _error_from_v8(str(exc), line_offset=_BLOCK_PREFIX.count("\n"))
-        if error.line > last_line:  # "Unexpected end of input" points past the script
-            return ScriptError(last_line, len(source.rsplit("\n", 1)[-1]) + 1, error.message)
+        return _first_problem(source)
+    except _CompileLimitError as exc:
+        return ScriptError(1, 1, str(exc))
+
+
+@functools.lru_cache(maxsize=256)
+def _first_problem(source: str) -> ScriptError | None:
+    """The three compiles of the module docstring, in order; None when all agree it is valid.
+
+    Cached: the answer is a pure function of the source. A compile past its time limit
+    raises instead, so that a moment of a busy machine is not remembered.
+    """
+    error = _compile_error(source)
+    if error is not None:
+        last_line = source.count("\n") + 1
+        if error.line > last_line:  # V8 met the end of the function it wraps the body in
+            return ScriptError(last_line, len(source.rsplit("\n", 1)[-1]) + 1, _END_OF_INPUT)
         return error
+    error = _compile_error(_STATIC_BLOCK_PREFIX + source + _STATIC_BLOCK_SUFFIX)
+    if error is not None and _ILLEGAL_RETURN in error.message:
+        return ScriptError(error.line - 1, error.column, error.message)
+    error = _compile_error(source + _MAIN_PROBE_SUFFIX)
+    if error is not None and _MAIN_DECLARED in error.message:
+        return None
+    return error or ScriptError(1, 1, MISSING_MAIN)
+
+
+def _compile_error(body: str) -> ScriptError | None:
+    """V8's first syntax error in `body` compiled as a function body (which never runs)."""
+    parser = _thread_parser()
     try:
-        parser.eval(f"new Function({json.dumps(source)})", timeout_sec=COMPILE_TIMEOUT_S)
+        parser.eval(f"new Function({json.dumps(body)}), undefined", timeout_sec=COMPILE_TIMEOUT_S)
+    except JSTimeoutException:
+        settle_cancelled_run(parser)
+        msg = (
+            f"the script did not compile within {COMPILE_TIMEOUT_S:g} s; shorten it or split "
+            "it into dependency actions"
+        )
+        raise _CompileLimitError(msg) from None
     except JSEvalException as exc:
         return _error_from_v8(str(exc), line_offset=_FUNCTION_HEADER_LINES)
-    try:
-        parser.eval(_BLOCK_PREFIX + source + _MAIN_PROBE_SUFFIX, timeout_sec=COMPILE_TIMEOUT_S)
-    except JSEvalException as exc:
-        if _MAIN_DECLARED in str(exc):
-            return None
-        return _error_from_v8(str(exc), line_offset=_BLOCK_PREFIX.count("\n"))
-    return ScriptError(1, 1, MISSING_MAIN)
+    return None
 
 
 def _thread_parser() -> MiniRacer:
@@ -130,9 +180,9 @@ def _error_from_v8(text: str, *, line_offset: int) -> ScriptError:
     match = _V8_ERROR.match(text)
     if match is None:
         first_line = text.strip().splitlines()[0] if text.strip() else "unknown error"
-        return ScriptError(1, 1, first_line)
+        return ScriptError(1, 1, shortened(first_line, MAX_MESSAGE_CHARS))
     return ScriptError(
         line=max(1, int(match["line"]) - line_offset),
         column=len(match["caret"]) + 1,
-        message=match["message"],
+        message=shortened(match["message"], MAX_MESSAGE_CHARS),
     )

@@ -29,7 +29,8 @@ from pydantic_core import PydanticCustomError
 from cxone_provider.api.errors import ActionValidationError, Problem
 from cxone_provider.api.javascript import ScriptError, check_script
 
-NAME_PATTERN: Final = r"^[a-zA-Z0-9_\-]{3,64}$"
+MAX_NAME_CHARS: Final = 64
+NAME_PATTERN: Final = rf"^[a-zA-Z0-9_\-]{{3,{MAX_NAME_CHARS}}}$"
 NAME_RULE: Final = "3 to 64 characters, each a letter, digit, underscore or hyphen"
 MAX_DESCRIPTION_CHARS: Final = 1024
 MAX_SCRIPT_BYTES: Final = 65536

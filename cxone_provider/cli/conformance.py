@@ -341,7 +341,7 @@ def _show(output: Output, report: Report, report_format: ReportFormat) -> None:
     if output.as_json:
         output.emit(conformance_output.to_json(report))
     elif report_format is ReportFormat.MARKDOWN:
-        typer.echo(conformance_output.to_markdown(report), nl=False)
+        output.echo(conformance_output.to_markdown(report))
     else:
         conformance_output.print_text(report, output.out)
 

@@ -147,7 +147,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
     if as_json:
         output.emit(comparison_output.to_json(compared))
     elif diff_format is ReportFormat.MARKDOWN:
-        typer.echo(comparison_output.to_markdown(compared), nl=False)
+        output.echo(comparison_output.to_markdown(compared))
     else:
         comparison_output.print_text(compared, output.out)
     raise typer.Exit(EXIT_OK if compared.differences == 0 else EXIT_PROBLEMS)

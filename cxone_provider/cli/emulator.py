@@ -92,12 +92,12 @@ def emulator(  # noqa: PLR0917 -- typer maps parameters to options, none is posi
     from cxone_provider.emulator.settings import (  # noqa: PLC0415 -- keeps other commands fast
         DEMO_CLIENT,
         EmulatorSettings,
-        OAuthClient,
         clients_from_file,
+        clients_from_texts,
     )
 
     try:
-        clients = tuple(OAuthClient.parse(text) for text in client or ())
+        clients = clients_from_texts(client or (), "--client / CXONE_EMULATOR_CLIENTS")
         if clients_file is not None:
             clients += clients_from_file(clients_file)
         settings = EmulatorSettings(

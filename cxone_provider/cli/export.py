@@ -19,7 +19,7 @@ from cxone_provider.cli.tenant import list_actions, tenant_client
 
 if TYPE_CHECKING:
     from cxone_provider.api.models import Action
-    from cxone_provider.cli.export_program import Export
+    from cxone_provider.cli.export_program import Export, Skipped
 
 
 EXAMPLES: Final = """Examples:
@@ -108,9 +108,11 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
         client = tenant.client
         with client, output.progress() as progress:
             listed = list_actions(tenant, progress)
-            selected = export.select(listed, name_filter)
+            selected, skipped = export.exportable(export.select(listed, name_filter))
+            for skip in skipped:
+                output.note(f"skipped the action {skip.name!r}: {skip.reason}")
             if not selected:
-                _nothing_to_export(output, listed, name_filter, client.base_url)
+                _nothing_to_export(output, listed, name_filter, client.base_url, skipped)
             writing = progress.add_task(f"Writing {out}", total=len(selected))
             written = export.write_program(
                 selected,
@@ -146,6 +148,7 @@ def export_command(  # noqa: PLR0917 -- typer maps parameters to options
                     for a in written.actions
                 ],
                 "unmanaged": list(written.unmanaged),
+                "skipped": [{"name": skip.name, "reason": skip.reason} for skip in skipped],
                 "requirement": written.requirement.line,
             }
         )
@@ -157,10 +160,19 @@ _LISTED_NAMES: Final = 20
 
 
 def _nothing_to_export(
-    output: Output, listed: list[Action], name_filter: str | None, source: str
+    output: Output,
+    listed: list[Action],
+    name_filter: str | None,
+    source: str,
+    skipped: list[Skipped],
 ) -> NoReturn:
     """Exit 1 without writing anything: an empty program adopts nothing."""
-    if not listed:
+    if skipped:
+        message = (
+            f"every selected action was skipped ({len(skipped)}: see the notes); nothing was "
+            "written"
+        )
+    elif not listed:
         message = f"the tenant at {source} has no actions: nothing to export"
     else:
         names = [action.name for action in listed]
@@ -176,6 +188,7 @@ def _nothing_to_export(
                 "ok": False,
                 "source": source,
                 "tenant_actions": len(listed),
+                "skipped": [{"name": skip.name, "reason": skip.reason} for skip in skipped],
                 "error": {"type": "NothingToExport", "message": message},
             }
         )

@@ -13,6 +13,7 @@ filter are declared as unmanaged tenant actions.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from cxone_provider.api.errors import ConfigurationError, DependencyGraphError
-from cxone_provider.api.models import Action
+from cxone_provider.api.models import NAME_PATTERN, NAME_RULE, Action
 from cxone_provider.deploy.graph import Declaration, validate_graph
 
 __all__ = [
@@ -32,7 +33,9 @@ __all__ = [
     "Export",
     "ExportedAction",
     "Requirement",
+    "Skipped",
     "existing_files",
+    "exportable",
     "provider_requirement",
     "requirements_text",
     "select",
@@ -42,6 +45,15 @@ __all__ = [
 ACTIONS_DIR: Final = "actions"
 DISTRIBUTION: Final = "cxone-provider"
 _WRITTEN: Final = ("Pulumi.yaml", "requirements.txt", "README.md", "__main__.py", ACTIONS_DIR)
+_NAME: Final = re.compile(NAME_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An action not exported, and why: its name (or a dependency's) breaks the API's rule."""
+
+    name: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +90,29 @@ def select(actions: Iterable[Action], name_filter: str | None) -> list[Action]:
     return [action for action in actions if pattern.search(action.name)]
 
 
+def exportable(actions: Iterable[Action]) -> tuple[list[Action], list[Skipped]]:
+    """The actions whose names may become files and code, and the others with the reason.
+
+    A tenant's names become file names (`actions/<name>.js`) and string literals in the
+    program; only a name that passes the API's own rule (letters, digits, `_`, `-`) can be
+    trusted with that. An action with such a name, or depending on one, is skipped.
+    """
+    kept: list[Action] = []
+    skipped: list[Skipped] = []
+    for action in actions:
+        bad = [name for name in action.dependencies if not _NAME.fullmatch(name)]
+        if not _NAME.fullmatch(action.name):
+            skipped.append(Skipped(action.name, f"its name breaks the API's rule ({NAME_RULE})"))
+        elif bad:
+            reason = (
+                f"{len(bad)} of its dependencies have names that break the API's rule ({NAME_RULE})"
+            )
+            skipped.append(Skipped(action.name, reason))
+        else:
+            kept.append(action)
+    return kept, skipped
+
+
 def write_program(
     actions: Sequence[Action],
     out: Path,
@@ -108,29 +143,52 @@ def _write(
     exported = {action.name for action in actions}
     unmanaged = sorted({name for action in actions for name in action.dependencies} - exported)
     ordered = _dependencies_first(actions, unmanaged)
-    (out / ACTIONS_DIR).mkdir(parents=True, exist_ok=True)
+    _, skipped = exportable(ordered)
+    if skipped:
+        msg = f"refusing to write {len(skipped)} actions: {skipped[0].reason}; skip them first"
+        raise ConfigurationError(msg)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ACTIONS_DIR).mkdir(exist_ok=True)
     files = _file_names([action.name for action in ordered])
     written: list[ExportedAction] = []
     for action in ordered:
         file = f"{ACTIONS_DIR}/{files[action.name]}"
-        with (out / file).open("w", encoding="utf-8", newline="") as script:
-            script.write(action.script.content)
+        _write_inside(out, file, action.script.content)
         written.append(ExportedAction(action.name, action.id, file, tuple(action.dependencies)))
         if on_written is not None:
             on_written(action.name)
-    (out / "__main__.py").write_text(_program(ordered, files, unmanaged, source), encoding="utf-8")
+    _write_inside(out, "__main__.py", _program(ordered, files, unmanaged, source))
     manifest = {
         "name": project,
         "description": f"Data Actions exported from {source} by cxone export",
         "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}},
     }
-    (out / "Pulumi.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    _write_inside(out, "Pulumi.yaml", yaml.safe_dump(manifest, sort_keys=False))
     requirement = provider_requirement()
-    (out / "requirements.txt").write_text(requirements_text(requirement), encoding="utf-8")
-    (out / "README.md").write_text(
-        _readme(project, source, len(written), requirement), encoding="utf-8"
-    )
+    _write_inside(out, "requirements.txt", requirements_text(requirement))
+    _write_inside(out, "README.md", _readme(project, source, len(written), requirement))
     return Export(out, tuple(written), tuple(unmanaged), requirement)
+
+
+def _write_inside(out: Path, relative: str, text: str) -> None:
+    """Write `out/relative`, refusing any path or symlink that leads outside `out`.
+
+    The folder it goes into must resolve inside `out`, and the file itself is never
+    followed if it is a symlink (O_NOFOLLOW): an earlier export or a hostile tenant cannot
+    make this write anywhere else.
+    """
+    target = out / relative
+    folder = out.resolve()
+    parent = target.parent.resolve()
+    if (parent != folder and folder not in parent.parents) or target.is_symlink():
+        msg = (
+            f"refusing to write {relative!r}: it leads outside {str(out)!r} (a symlink?); "
+            "remove it or choose another --out"
+        )
+        raise ConfigurationError(msg)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    with os.fdopen(os.open(target, flags, 0o644), "w", encoding="utf-8", newline="") as file:
+        file.write(text)
 
 
 def existing_files(out: Path) -> list[str]:

@@ -169,4 +169,4 @@ def _print_drawing(
     elif graph_format is GraphFormat.TEXT and output.out.is_terminal:
         output.out.print(text_tree(picture, title))
     elif isinstance(drawing, str):
-        typer.echo(drawing, nl=False)
+        output.echo(drawing)

@@ -10,16 +10,18 @@ stdout carries only the result (a drawing can be piped into a file).
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.segment import Segment
 from rich.text import Text
 
 from cxone_provider.api.errors import CxoneError
@@ -84,21 +86,68 @@ class ReportFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
+# C0 and C1 control characters and DEL, but newline and tab: what a terminal would act on.
+_CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C1 characters, which JSON leaves unescaped (it escapes C0 itself).
+_C1: Final = re.compile("[\x7f-\x9f]")
+
+
+def shown_text(text: str) -> str:
+    r"""`text` with every control character but newline and tab written as `\xNN`.
+
+    Tenants and programs supply names, descriptions, scripts and messages; a terminal would
+    act on the controls among them (`\x1b[2K` erases the line it is on, `\r` overwrites
+    it), so every printed character of theirs goes through here.
+    """
+    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
+
+
+class ShownConsole(Console):
+    """A rich Console whose every printed text goes through `shown_text`; no markup.
+
+    Rich renders every renderable (text, tables, trees, progress) through `render`, so this
+    one place covers all of them; rich's own styling travels in control segments and stays.
+    Markup is off: text in square brackets is shown as it is, never taken for a style.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, highlight=False, **options)
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        """The segments of `renderable`, their text with control characters escaped."""
+        for segment in super().render(renderable, options):
+            if segment.control or not _CONTROL.search(segment.text):
+                yield segment
+            else:
+                yield Segment(shown_text(segment.text), segment.style)
+
+
 class Output:
-    """Where a command writes: rich text for people, or one JSON object for machines."""
+    """Where a command writes: rich text for people, or one JSON object for machines.
+
+    Everything goes through `out`, `err`, `emit` or `echo`, which show control characters
+    as escapes (see `shown_text`).
+    """
 
     def __init__(self, command: str, *, as_json: bool) -> None:
         self.command = command
         self.as_json = as_json
-        self.out = Console(soft_wrap=True, highlight=False)
-        self.err = Console(stderr=True, soft_wrap=True, highlight=False)
+        self.out = ShownConsole(soft_wrap=True)
+        self.err = ShownConsole(stderr=True, soft_wrap=True)
         self.base = Path.cwd()
 
     def emit(self, payload: dict[str, Any]) -> None:
-        """The `--json` answer; a lone surrogate in a string is written as its JSON escape."""
+        """The `--json` answer; lone surrogates and C1 controls are written as JSON escapes."""
         document = {"schema": SCHEMA, "command": self.command, **payload}
         text = json.dumps(document, indent=2, ensure_ascii=False)
+        text = _C1.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
         typer.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+    def echo(self, text: str) -> None:
+        """Plain text on stdout (Markdown, Mermaid, DOT), its control characters escaped."""
+        typer.echo(shown_text(text), nl=False)
 
     def note(self, message: str) -> None:
         """A remark for people, on stderr (never in --json mode)."""

@@ -45,6 +45,13 @@ EVALUATION_TIMEOUT_S: Final = 300.0
 UNKNOWN_MARKER: Final = "__cxone_unknown__"
 """How the child writes a value not known before a deployment."""
 _SHOWN_OUTPUT_CHARS: Final = 2000
+# Environment variables a program run here never sees: credentials (see program_environment).
+_WITHHELD: Final = (
+    "CXONE_CLIENT_SECRET",
+    "CXONE_WEBHOOK_SECRET",
+    "PULUMI_ACCESS_TOKEN",
+    "PULUMI_CONFIG_PASSPHRASE",
+)
 
 DeclaredBy = Literal["catalog", "resource"]
 
@@ -157,7 +164,10 @@ def evaluate(
             "--result",
             str(result_file),
         ]
-        environment = {**os.environ, "PULUMI_CONFIG": json.dumps(config.values)}
+        environment = {
+            **program_environment(os.environ),
+            "PULUMI_CONFIG": json.dumps(config.values),
+        }
         captured = Path(scratch) / "output.txt"
         with captured.open("wb") as output_file:
             # Output goes to a file and the wait is for the process, not for the end of its
@@ -193,6 +203,17 @@ def evaluate(
             raise ProgramError(msg)
         found = json.loads(result_file.read_text(encoding="utf-8"))
     return _declarations(project, config, found, output)
+
+
+def program_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment a program is run in here: ours, less the credentials it cannot need.
+
+    Run under mocks, a program reaches no tenant and no backend, yet `cxone diff <folder>`
+    may run a folder somebody else wrote (an export under review) while the tenants'
+    secrets are set: CXONE_CLIENT_SECRET*, CXONE_WEBHOOK_SECRET and Pulumi's token and
+    passphrase stay out of its reach.
+    """
+    return {key: value for key, value in environ.items() if not key.startswith(_WITHHELD)}
 
 
 def _end_process_group(process: subprocess.Popen[bytes]) -> None:

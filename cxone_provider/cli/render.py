@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
+from cxone_provider.cli.output import ShownConsole
 from cxone_provider.cli.preflight import Edge, GraphPicture, Node
 
 __all__ = [
@@ -218,9 +218,7 @@ def _textstyle_of(node: Node) -> str:
 def render_text(picture: GraphPicture, title: str = "Data Actions") -> str:
     """The terminal tree as plain text."""
     buffer = io.StringIO()
-    Console(file=buffer, width=200, color_system=None, highlight=False).print(
-        text_tree(picture, title)
-    )
+    ShownConsole(file=buffer, width=200, color_system=None).print(text_tree(picture, title))
     return buffer.getvalue()
 
 

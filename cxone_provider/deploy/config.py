@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from cxone_provider.api.errors import ConfigurationError
-from cxone_provider.api.urls import redacted, shown_url
+from cxone_provider.api.urls import is_loopback, plain_http_problem, redacted, shown_url
 from cxone_provider.deploy.settings import (
     AUDIT_LOG,
     BASE_URL,
@@ -49,11 +50,14 @@ from cxone_provider.deploy.settings import (
     project_root,
 )
 
-# Config key names that hold credentials, in any namespace (`aws:secretKey`, `db:password`).
+# Config key names that hold credentials, in any namespace and at any depth of a structured
+# value (`aws:secretKey`, `db:password`, `app:database: {pwd: ...}`): a part of the name...
 _SECRET_KEY = re.compile(
-    r"secret|passw(or)?d|token|api[_-]?key|credential|private[_-]?key|auth", re.IGNORECASE
+    r"secret|passw(or)?d|passphrase|token|credential|private|api[_-]?key|auth", re.IGNORECASE
 )
-_LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+# ... or one of its words (`dbPwd`, `signing_key`, `app:pass`), split at case and punctuation.
+_SECRET_WORDS: Final = frozenset({"pass", "pwd", "key", "keys"})
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _SITE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 
 
@@ -117,24 +121,32 @@ def setting_problems(
 
 
 def plaintext_secrets(config: Mapping[str, str]) -> list[SettingProblem]:
-    """Config values that look secret but are set in plain text (any namespace).
+    """Config values that look secret but are set in plain text (any namespace, any depth).
 
     Pulumi records the stack's whole config in the state at each `pulumi up`; only values set
     with `--secret` stay encrypted there. Looks secret: a key named like a credential, or a
-    URL carrying a user, a password or a query string. The emulator's credentials on this
+    URL carrying a user, a password or a query string, at the top or anywhere inside a
+    structured value (JSON text, as the engine passes it). The emulator's credentials on this
     machine (a loopback base URL) are no secret. Values are never repeated in the message.
     """
-    local = _is_loopback(config.get(BASE_URL.config_key))
+    base_url = config.get(BASE_URL.config_key)
+    local = base_url is not None and is_loopback(urlsplit(base_url).hostname or "")
     found = []
     for key, value in config.items():
-        name = key.partition(":")[2] or key
-        looks_secret = bool(_SECRET_KEY.search(name)) or _url_with_credentials(value)
-        if not looks_secret or (local and key == CLIENT_SECRET.config_key):
+        if local and key == CLIENT_SECRET.config_key:
             continue
+        name = key.partition(":")[2] or key
+        if _looks_secret_name(name) or _url_with_credentials(value):
+            where = key
+        else:
+            inner = _secret_path(_structured(value))
+            if inner is None:
+                continue
+            where = f"{key} (at {inner})"
         found.append(
             SettingProblem(
                 key,
-                f"{key} looks secret but is set in plain text, and Pulumi records the stack's "
+                f"{where} looks secret but is set in plain text, and Pulumi records the stack's "
                 f"whole config in its state: set it with `pulumi config set --secret {key}`, "
                 "or pass it in an environment variable",
             )
@@ -142,8 +154,57 @@ def plaintext_secrets(config: Mapping[str, str]) -> list[SettingProblem]:
     return found
 
 
-def _is_loopback(url: str | None) -> bool:
-    return url is not None and urlsplit(url).hostname in _LOOPBACK_HOSTS
+def _looks_secret_name(name: str) -> bool:
+    words = {word.lower() for word in _WORD.findall(name)}
+    return bool(_SECRET_KEY.search(name)) or not words.isdisjoint(_SECRET_WORDS)
+
+
+def _structured(value: str) -> Any:
+    """A structured config value (JSON text of an object or a list), else None."""
+    if not value.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def _secret_path(value: Any) -> str | None:
+    """The path of the first secret-looking entry inside a structured value, or None.
+
+    An entry looks secret when its key is named like a credential and it holds some text or
+    number, or when it is a URL carrying credentials. Walked without recursion.
+    """
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str) and _url_with_credentials(item):
+            return path or "the value"
+        children = ([(str(k), v) for k, v in item.items()] if isinstance(item, dict) else []) + (
+            [(f"[{i}]", v) for i, v in enumerate(item)] if isinstance(item, list) else []
+        )
+        for key, child in reversed(children):
+            child_path = f"{path}{key}" if key.startswith("[") or not path else f"{path}.{key}"
+            if not key.startswith("[") and _looks_secret_name(key) and _holds_text(child):
+                return child_path
+            pending.append((child_path, child))
+    return None
+
+
+def _holds_text(value: Any) -> bool:
+    """Whether a value holds a non-empty string or a number anywhere (a secret could be it)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif (isinstance(item, str) and item) or (
+            isinstance(item, int | float) and not isinstance(item, bool)
+        ):
+            return True
+    return False
 
 
 def _url_with_credentials(value: str) -> bool:
@@ -217,6 +278,10 @@ def _base_url(
                     "such as https://<site>.api.nicecxone.com or http://127.0.0.1:8765",
                 )
             )
+            return None
+        insecure = plain_http_problem(base_url.text)
+        if insecure is not None:
+            problems.append(SettingProblem(BASE_URL.config_key, f"{base_url.source}: {insecure}"))
             return None
         return shown_url(base_url.text).rstrip("/")  # the API needs no user:password@ nor query
     if site is not None:

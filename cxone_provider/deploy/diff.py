@@ -18,6 +18,7 @@ from cxone_provider.deploy.properties import (
     ACTION_TYPE,
     CONTENT_INPUTS,
     JSON_INPUTS,
+    SECRET_INPUTS,
     Content,
     json_equal,
 )
@@ -63,6 +64,8 @@ def diff_properties(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffRes
         )
         or "on_test_failure" in unknown
         or olds.get("on_test_failure") != news.get("on_test_failure")
+        # Newly secret inputs: the update re-runs the test and records its output as a secret.
+        or olds.get(SECRET_INPUTS) != news.get(SECRET_INPUTS)
     )
     # Replacements delete first, as DataAction's resource option insists (see DataAction).
     if replaces:

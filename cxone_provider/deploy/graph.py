@@ -22,7 +22,12 @@ from typing import Final
 
 import networkx as nx
 
-from cxone_provider.api.errors import DependencyCycleError, DependencyGraphError, Problem
+from cxone_provider.api.errors import (
+    DependencyCycleError,
+    DependencyGraphError,
+    Problem,
+    shown_names,
+)
 
 MAX_CYCLES_PER_COMPONENT: Final = 5
 """Cycles listed per strongly connected component; enumerating all of them can explode."""
@@ -197,7 +202,7 @@ class _Validator:
         if next(found, None) is not None:
             self._problem(
                 f"{component[0]}.dependencies",
-                f"more cycles run through {', '.join(component)}; only the first "
+                f"more cycles run through {shown_names(component, ', ')}; only the first "
                 f"{MAX_CYCLES_PER_COMPONENT} are shown",
             )
 
@@ -249,14 +254,14 @@ class _Validator:
             if all(_DEPENDENCY in self.kinds[edge] for edge in itertools.pairwise(back)):
                 message = (
                     f"{dependent!r} has depends_on {target!r}, but {target!r} depends on "
-                    f"{dependent!r} through its declared dependencies ({' -> '.join(back)}), "
+                    f"{dependent!r} through its declared dependencies ({shown_names(back)}), "
                     f"so {dependent!r} can never be created first; this depends_on contradicts "
                     "the declared dependencies: remove it"
                 )
             else:
                 message = (
                     f"{dependent!r} has depends_on {target!r}, which closes the ordering loop "
-                    f"{' -> '.join(cycle)} (made of depends_on and dependencies); remove one "
+                    f"{shown_names(cycle)} (made of depends_on and dependencies); remove one "
                     "of the hand-written depends_on in it"
                 )
             self._problem(f"{dependent}.depends_on", message)
@@ -332,9 +337,11 @@ class _Validator:
         else:
             path = [*cycle, start]
             unmanaged = [name for name in cycle if name not in self.managed]
-            note = f" (unmanaged on the tenant: {', '.join(unmanaged)})" if unmanaged else ""
+            note = (
+                f" (unmanaged on the tenant: {shown_names(unmanaged, ', ')})" if unmanaged else ""
+            )
             message = (
-                f"dependency cycle {' -> '.join(path)}{note}; remove one of these "
+                f"dependency cycle {shown_names(path)}{note}; remove one of these "
                 "dependencies to break it"
             )
         self.cycles.append((path, Problem(f"{start}.dependencies", message)))

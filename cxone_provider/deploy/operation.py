@@ -22,6 +22,7 @@ from cxone_provider.api.models import Action
 from cxone_provider.deploy.audit import AuditLog
 from cxone_provider.deploy.clients import shared_webhook
 from cxone_provider.deploy.properties import PROVIDER_KEY, json_text
+from cxone_provider.deploy.secrets import with_derived_secrets
 from cxone_provider.deploy.settings import ProviderSettings, TestFailurePolicy
 from cxone_provider.deploy.testing import TestPlan, Verdict, judge
 from cxone_provider.deploy.webhook import EventType, WebhookEvent
@@ -141,6 +142,7 @@ def state_outputs(
     """The state to record: every input and what the API and the test said.
 
     Diff, update, delete and read get only these back, never the inputs (pulumi#9086).
+    Outputs derived from a secret input are secrets (`with_derived_secrets`).
     """
     outs = {key: value for key, value in inputs.items() if key != PROVIDER_KEY}
     declared = [str(d) for d in outs.get("dependencies") or ()]
@@ -163,11 +165,11 @@ def state_outputs(
         for key in ("test_status", "test_passed", "test_output", "latency_ms"):
             if key in previous:
                 outs[key] = previous[key]
-        return outs
+        return with_derived_secrets(outs)
     outs.update(
         test_status=verdict.result.status,
         test_passed=verdict.passed,
         test_output=json_text(verdict.result.output),
         latency_ms=latency_ms,
     )
-    return outs
+    return with_derived_secrets(outs)

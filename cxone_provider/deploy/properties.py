@@ -23,13 +23,15 @@ DEFAULT_TEST_INPUT: Final[Mapping[str, Any]] = {"testField": "validation_payload
 DEFAULT_TRIGGER: Final = "MANUAL"
 
 # Inputs that make up the action on the tenant, inputs that only steer its test, `adopt`
-# (whether a create may take over an existing, identical action) and the hidden input the
-# resource adds: {"project", "stack", "resource"} of the declaration.
+# (whether a create may take over an existing, identical action) and the hidden inputs the
+# resource adds: {"project", "stack", "resource"} of the declaration, and which are secret.
 CONTENT_INPUTS: Final = ("name", "description", "script", "dependencies", "enabled", "trigger_type")
 TEST_INPUTS: Final = ("test_input", "expected_output", "on_test_failure")
 ADOPT: Final = "adopt"
 ORIGIN: Final = "origin"
-INPUTS: Final = (*CONTENT_INPUTS, *TEST_INPUTS, ADOPT, ORIGIN)
+SECRET_INPUTS: Final = "secret_inputs"
+"""Hidden input: the names of the inputs whose values are secret (see deploy/secrets.py)."""
+INPUTS: Final = (*CONTENT_INPUTS, *TEST_INPUTS, ADOPT, ORIGIN, SECRET_INPUTS)
 OUTPUTS: Final = (
     "action_id",
     "version",

@@ -45,6 +45,7 @@ from cxone_provider.deploy.known import dependency_failures
 from cxone_provider.deploy.operation import Operation
 from cxone_provider.deploy.properties import request_body, stack_of
 from cxone_provider.deploy.read import read_action
+from cxone_provider.deploy.secrets import with_derived_secrets
 from cxone_provider.deploy.settings import ProviderSettings
 from cxone_provider.deploy.update import update_action
 
@@ -103,7 +104,7 @@ class DataActionProvider(ResourceProvider):
         """
         inputs, failures = check_inputs(news, olds)
         failures += dependency_failures(inputs, self._settings)
-        return CheckResult(inputs, failures)
+        return CheckResult(with_derived_secrets(inputs), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """No change when nothing the API keeps changed; a new name replaces; the rest updates."""

@@ -18,7 +18,6 @@ reads DataAction's output types at every registration, and resolving them from s
 """
 
 import contextlib
-import inspect
 import pickle
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -29,8 +28,16 @@ import pulumi
 import pulumi.dynamic
 
 from cxone_provider.api.errors import ActionValidationError, ConfigurationError, Problem
-from cxone_provider.deploy.properties import ADOPT, DEFAULT_TEST_INPUT, ORIGIN, OUTPUTS, json_text
+from cxone_provider.deploy.properties import (
+    ADOPT,
+    DEFAULT_TEST_INPUT,
+    ORIGIN,
+    OUTPUTS,
+    SECRET_INPUTS,
+    json_text,
+)
 from cxone_provider.deploy.provider import DataActionProvider
+from cxone_provider.deploy.secrets import holds_outputs, secret_inputs_of
 
 __all__ = ["DEFAULT_TEST_INPUT", "JSON_NULL", "DataAction", "DataActionArgs", "registration"]
 
@@ -111,20 +118,10 @@ def _encoder(resource_name: str, prop: str) -> Callable[[Any], str]:
     return encode
 
 
-def _holds_outputs(value: Any) -> bool:
-    if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
-        return True
-    if isinstance(value, dict):
-        return any(_holds_outputs(key) or _holds_outputs(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_outputs(item) for item in value)
-    return False
-
-
 def _json_input(value: Any, resource_name: str, prop: str) -> pulumi.Input[str]:
     """JSON text of a test value: encoded now when plain, once resolved when it holds Outputs."""
     encode = _encoder(resource_name, prop)
-    if _holds_outputs(value):
+    if holds_outputs(value):
         encoded: pulumi.Output[str] = pulumi.Output.from_input(value).apply(encode)
         return encoded
     return encode(value)
@@ -252,5 +249,6 @@ def registration(
         ADOPT: args.adopt if args.adopt is not False else None,
         ORIGIN: {"project": project, "stack": stack, "resource": resource_name},
     }
+    props[SECRET_INPUTS] = secret_inputs_of(props)
     props.update(dict.fromkeys(OUTPUTS))
     return props

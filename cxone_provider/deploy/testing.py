@@ -11,11 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from cxone_provider.api.errors import shortened
 from cxone_provider.api.models import TestResult
 from cxone_provider.deploy.properties import DEFAULT_TEST_INPUT, json_equal
+from cxone_provider.deploy.secrets import hides_test_values
 from cxone_provider.deploy.settings import TEST_FAILURE_POLICIES, TestFailurePolicy
 
 _SHOWN_JSON_CHARS: Final = 200
+_HIDDEN: Final = (
+    "its values and messages are not shown because the script, test_input or expected_output "
+    "is secret (try it with plain values through `cxone test`)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +34,8 @@ class TestPlan:
     expects_output: bool
     expected_output: Any
     policy: TestFailurePolicy | None
+    hides_values: bool = False
+    """The test's values come from secret inputs: messages leave them (and errors) out."""
 
     @classmethod
     def of_properties(cls, props: Mapping[str, Any]) -> TestPlan:
@@ -40,6 +48,7 @@ class TestPlan:
             expects_output=isinstance(raw_expected, str),
             expected_output=json.loads(raw_expected) if isinstance(raw_expected, str) else None,
             policy=policy if policy in TEST_FAILURE_POLICIES else None,
+            hides_values=hides_test_values(props),
         )
 
 
@@ -61,16 +70,19 @@ def judge(result: TestResult, plan: TestPlan) -> Verdict:
     """Whether a sandbox result passes the plan: it ran fine and returned what was expected."""
     if result.status != "SUCCESS":
         reason = result.error or f"the test ended {result.status}"
+        if plan.hides_values:
+            reason = f"the test ended {result.status}; {_HIDDEN}"
         return Verdict(result, passed=False, reason=reason)
     if plan.expects_output and not json_equal(result.output, plan.expected_output):
         reason = (
             f"the test returned {_shown(result.output)} but expected_output is "
             f"{_shown(plan.expected_output)}"
         )
+        if plan.hides_values:
+            reason = f"the test returned another value than expected_output; {_HIDDEN}"
         return Verdict(result, passed=False, reason=reason)
     return Verdict(result, passed=True, reason="passed")
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _SHOWN_JSON_CHARS else text[:_SHOWN_JSON_CHARS] + "…"
+    return shortened(json.dumps(value, ensure_ascii=False), _SHOWN_JSON_CHARS)

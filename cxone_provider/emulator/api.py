@@ -294,6 +294,10 @@ def _idempotency_key(header: str) -> str:
 
 
 def _fingerprint(body: dict[str, Any]) -> str:
-    """The same for two bodies with the same JSON content, whatever their key order."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The same for two bodies with the same JSON content, whatever their key order.
+
+    ASCII JSON, so that any string, a lone surrogate included, has a form to hash: a body
+    the rules refuse must get their 400, never a 500 from here.
+    """
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

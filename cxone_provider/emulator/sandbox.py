@@ -29,10 +29,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Final, NamedTuple
 
-from cxone_provider.api.errors import CxoneError
+from cxone_provider.api.errors import CxoneError, shortened
 from cxone_provider.api.javascript import check_script
-from cxone_provider.api.models import TestStatus
+from cxone_provider.api.models import MAX_NAME_CHARS, TestStatus
 from cxone_provider.emulator.sandbox_worker import (
+    MAX_ERROR_CHARS,
     MAX_OUTPUT_BYTES,
     MAX_OUTPUT_DEPTH,
     READY,
@@ -41,6 +42,7 @@ from cxone_provider.emulator.sandbox_worker import (
 )
 
 __all__ = [
+    "MAX_ERROR_CHARS",
     "MAX_MEMORY_BYTES",
     "MAX_OUTPUT_BYTES",
     "MAX_OUTPUT_DEPTH",
@@ -116,12 +118,13 @@ def run_action(
     answer = _workers.run(job, timeout_s + _ANSWER_GRACE_S)
     if isinstance(answer, _Ended):
         return SandboxResult(answer.status, None, answer.error, _elapsed_ms(started))
+    undeclared = answer.get("undeclared_call")
     return SandboxResult(
         answer["status"],
         answer["output"],
-        answer["error"],
+        None if answer["error"] is None else shortened(answer["error"], MAX_ERROR_CHARS),
         answer["duration_ms"],
-        answer.get("undeclared_call"),
+        undeclared if undeclared is None or len(undeclared) <= MAX_NAME_CHARS else None,
     )
 
 

@@ -15,9 +15,10 @@ from typing import TextIO
 import uvicorn
 
 from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.urls import is_loopback
 from cxone_provider.emulator.app import create_app
 from cxone_provider.emulator.backend import EmulatorBackend
-from cxone_provider.emulator.settings import DEMO_CLIENT, EmulatorSettings, is_loopback
+from cxone_provider.emulator.settings import DEMO_CLIENT, EmulatorSettings
 from cxone_provider.emulator.store import MEMORY
 from cxone_provider.emulator.transport import counting_protocol
 

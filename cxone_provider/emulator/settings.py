@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -14,7 +14,10 @@ from cxone_provider.api.textfiles import read_utf8
 from cxone_provider.emulator.store import MEMORY
 
 DATA_ACTIONS_SCOPE: Final = "DataActions.ReadWrite"
+READ_SCOPE: Final = "DataActions.Read"
 DEFAULT_SCOPES: Final = frozenset({DATA_ACTIONS_SCOPE})
+KNOWN_SCOPES: Final = frozenset({DATA_ACTIONS_SCOPE, READ_SCOPE})
+CLIENT_FORMAT: Final = "format ID:SECRET[:SCOPES], scopes comma-separated"
 DEFAULT_DB: Final = ".cxone-emulator.sqlite3"
 MAX_PORT: Final = 65535
 # RFC 6749 Appendix A's "unreserved" set: ids and secrets need no escaping anywhere.
@@ -31,27 +34,56 @@ class OAuthClient:
 
     @classmethod
     def parse(cls, text: str) -> OAuthClient:
-        """Read `ID:SECRET[:SCOPES]`; scopes are space- or comma-separated."""
-        client_id, _, rest = text.partition(":")
+        """Read `ID:SECRET[:SCOPES]`; scopes are space- or comma-separated.
+
+        The error names what is wrong, never any part of `text`: it holds a secret, and a
+        secret that itself holds a `:` would spill into the id or the scopes.
+        """
+        client_id, has_secret, rest = text.partition(":")
         secret, has_scopes, scope_text = rest.partition(":")
+        if not has_secret:
+            msg = f"there is no ':' between the client id and its secret ({CLIENT_FORMAT})"
+            raise ConfigurationError(msg)
         for what, value in (("client id", client_id), ("client secret", secret)):
             if not _CREDENTIAL.fullmatch(value):
                 msg = (
-                    f"the {what} in {client_id or '?'}:... must be one or more of "
-                    "A-Z a-z 0-9 - . _ ~ (format ID:SECRET[:SCOPES])"
+                    f"the {what} is empty or holds a character outside A-Z a-z 0-9 - . _ ~ "
+                    f"({CLIENT_FORMAT})"
                 )
                 raise ConfigurationError(msg)
-        scopes = frozenset(re.split(r"[\s,]+", scope_text.strip())) - {""} if has_scopes else None
-        return cls(client_id, secret, DEFAULT_SCOPES if scopes is None else scopes)
+        if not has_scopes:
+            return cls(client_id, secret, DEFAULT_SCOPES)
+        scopes = [scope for scope in re.split(r"[\s,]+", scope_text.strip()) if scope]
+        for number, scope in enumerate(scopes, start=1):
+            if scope not in KNOWN_SCOPES:
+                msg = (
+                    f"scope {number} of {len(scopes)} is not one the emulator grants; use "
+                    f"{' or '.join(sorted(KNOWN_SCOPES))} ({CLIENT_FORMAT})"
+                )
+                raise ConfigurationError(msg)
+        return cls(client_id, secret, frozenset(scopes))
 
 
 DEMO_CLIENT: Final = OAuthClient("demo", "demo-secret", DEFAULT_SCOPES)
+
+
+def clients_from_texts(texts: Sequence[str], source: str) -> tuple[OAuthClient, ...]:
+    """The clients of `--client` options or CXONE_EMULATOR_CLIENTS; a bad one is named by place."""
+    clients = []
+    for number, text in enumerate(texts, start=1):
+        try:
+            clients.append(OAuthClient.parse(text))
+        except ConfigurationError as exc:
+            msg = f"client {number} of {source}: {exc}"
+            raise ConfigurationError(msg) from None
+    return tuple(clients)
 
 
 def clients_from_file(path: Path) -> tuple[OAuthClient, ...]:
     """The clients of a file: one `ID:SECRET[:SCOPES]` per line; blank lines and # comments.
 
     The file keeps secrets out of the command line, which every local user can read (`ps`).
+    A bad line is named by its number, never quoted.
     """
     clients = []
     for number, line in enumerate(read_utf8(path).splitlines(), start=1):
@@ -67,16 +99,6 @@ def clients_from_file(path: Path) -> tuple[OAuthClient, ...]:
         msg = f"{str(path)!r} holds no client; write one ID:SECRET[:SCOPES] per line"
         raise ConfigurationError(msg)
     return tuple(clients)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether an address to listen on is reachable from this machine only."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True, slots=True)

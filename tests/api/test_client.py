@@ -28,7 +28,7 @@ from cxone_provider import (
 )
 from cxone_provider.api.auth import ClientCredentialsAuth
 from cxone_provider.api.client import ACTIONS_PATH, CxoneClient, deadline
-from cxone_provider.api.errors import ApiError, CxoneError
+from cxone_provider.api.errors import ApiError, ConfigurationError, CxoneError
 from cxone_provider.api.models import Script
 
 ACTION_PATH = ACTIONS_PATH + "/{id}"
@@ -406,3 +406,9 @@ def test_a_server_that_repeats_a_cursor_ends_the_listing_with_an_error():
         server.close()
     assert len(listed) == 2
     assert server.pages_served == 2
+
+
+def test_the_client_refuses_to_send_credentials_over_plain_http_beyond_loopback():
+    """Issue 20: whatever builds it, a client never sends the secret unencrypted."""
+    with pytest.raises(ConfigurationError, match=r"use https://acme\.api\.nicecxone\.com"):
+        CxoneClient("http://acme.api.nicecxone.com", "id", "secret")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from cli_projects import ACTIONS, REPO, STACKS, cxone, deploy_example, emulator_env
-from paging_server import PagingServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from paging_server import PagingServer, tenant_action
 from provider_server import ForwardingMocks, ProviderServer
 from stack_mocks import mocked_engine, run_stack_program
 
-from cxone_provider.api.models import validate_spec
+from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.models import Action, validate_spec
+from cxone_provider.cli.export_program import exportable, write_program
 from cxone_provider.cli.preflight import preflight
 from cxone_provider.cli.program import evaluate
 
@@ -199,3 +205,111 @@ def test_credentials_and_query_of_the_base_url_are_never_written(tmp_path, emula
     )
     for secret in ("leaky-user", "leaky-pass", "leaky-query"):
         assert secret not in written
+
+
+HOSTILE_NAMES = ("../../escaped_by_name", "/var/absolute_name", "..", "a\\b", "ok\x1b[2Kname")
+
+
+def hostile_tenant(*extra: dict) -> PagingServer:
+    """A tenant whose action names are paths and terminal controls, beside one good action."""
+    actions = [tenant_action(number, name) for number, name in enumerate(HOSTILE_NAMES, start=1)]
+    actions.append(tenant_action(90, "good_one", description="fine\x1b]0;title\x07"))
+    actions.append(tenant_action(91, "calls_bad", dependencies=["../../escaped_by_name"]))
+    return PagingServer("fixed", [*actions, *extra])
+
+
+def tenant_env(server: PagingServer) -> dict[str, str | None]:
+    return {"CXONE_BASE_URL": server.base_url, "CXONE_CLIENT_ID": "id", "CXONE_CLIENT_SECRET": "s"}
+
+
+def test_tenant_names_that_are_paths_are_skipped_and_nothing_is_written_outside(tmp_path):
+    """Issue 20: `../../escaped_by_name` was written outside --out; now it is reported, skipped."""
+    server = hostile_tenant()
+    out = tmp_path / "deep" / "out"
+    try:
+        ran = cxone("export", "--out", out, env=tenant_env(server))
+        as_json = cxone("export", "--out", tmp_path / "json", "--json", env=tenant_env(server))
+    finally:
+        server.close()
+    assert ran.exit_code == 0, ran.stderr
+    outside = [p for p in tmp_path.rglob("*") if out not in (p, *p.parents)]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in outside if p.is_file()) == [
+        f"json/{name}"
+        for name in (
+            "Pulumi.yaml",
+            "README.md",
+            "__main__.py",
+            "actions/good_one.js",
+            "requirements.txt",
+        )
+    ]
+    assert sorted(p.name for p in (out / "actions").iterdir()) == ["good_one.js"]
+    program = (out / "__main__.py").read_text()
+    assert "escaped_by_name" not in program
+    assert "\x1b" not in program.replace("\\u001b", "")
+    assert "\x1b" not in ran.stdout + ran.stderr
+    assert "ok\\x1b[2Kname" in ran.stderr
+    skipped = {item["name"] for item in as_json.json["skipped"]}
+    assert skipped == {*HOSTILE_NAMES, "calls_bad"}
+
+
+def test_an_export_never_writes_through_a_symlink(tmp_path):
+    """A symlinked actions folder or script file in --out is refused, the target untouched."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    victim = elsewhere / "victim.txt"
+    victim.write_text("keep me")
+    linked_folder = tmp_path / "linked_folder"
+    linked_folder.mkdir()
+    (linked_folder / "actions").symlink_to(elsewhere, target_is_directory=True)
+    linked_file = tmp_path / "linked_file"
+    (linked_file / "actions").mkdir(parents=True)
+    (linked_file / "actions" / "good_one.js").symlink_to(victim)
+    server = hostile_tenant()
+    try:
+        runs = [
+            cxone("export", "--out", out, "--force", env=tenant_env(server))
+            for out in (linked_folder, linked_file)
+        ]
+    finally:
+        server.close()
+    for ran in runs:
+        assert ran.exit_code == 2
+        assert "leads outside" in ran.stderr
+    assert victim.read_text() == "keep me"
+    assert sorted(path.name for path in elsewhere.iterdir()) == ["victim.txt"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(
+        st.text(alphabet=st.sampled_from("ab_-./\\\x00\x1b\x9b\n~:"), min_size=1, max_size=12),
+        min_size=1,
+        max_size=5,
+        unique=True,
+    )
+)
+def test_whatever_the_tenant_names_are_only_files_inside_out_are_written(names):
+    """Fuzz: names of separators, dots and controls become files inside --out, or are skipped."""
+    actions = [
+        Action.model_validate(tenant_action(number, name)) for number, name in enumerate(names)
+    ]
+    kept, skipped = exportable(actions)
+    assert {a.name for a in kept} | {s.name for s in skipped} == set(names)
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        out = root / "a" / "out"
+        if kept:
+            write_program(kept, out, source="https://t.example", project="p")
+        for path in root.rglob("*"):
+            assert path == root / "a" or out in (path, *path.parents)
+        written = sorted(p.name for p in (out / "actions").iterdir()) if kept else []
+        assert written == sorted(f"{a.name}.js" for a in kept)
+
+
+def test_writing_a_program_of_an_unchecked_name_is_refused(tmp_path):
+    """write_program itself refuses a name that breaks the rule, should a caller skip the check."""
+    action = Action.model_validate(tenant_action(1, "../outside"))
+    with pytest.raises(ConfigurationError, match="refusing to write 1 actions"):
+        write_program([action], tmp_path / "out", source="https://t.example", project="p")
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import time
@@ -514,3 +515,56 @@ def test_the_help_of_validate_says_it_runs_the_program_and_for_how_long():
     text = " ".join(cxone("validate", "--help").stdout.split())
     assert "Runs the program's own code" in text
     assert f"for at most {EVALUATION_TIMEOUT_S:g} s" in text
+
+
+def test_plain_http_and_nested_plaintext_secrets_in_the_stack_are_problems(tmp_path):
+    """Issue 20: `cxone validate --stack` reports an http baseUrl and secrets inside values."""
+    program = write_program(
+        tmp_path / "program",
+        f"""
+from cxone_provider import ActionCatalog
+
+catalog = ActionCatalog()
+catalog.add("plain_echo", script={ECHO!r})
+catalog.register()
+""",
+    )
+    (program / "Pulumi.ci.yaml").write_text(
+        "config:\n  cxone:baseUrl: http://acme.api.nicecxone.com\n  cxone:clientId: ci\n"
+        "  program:database:\n    host: db\n    password: hunter2-value\n"
+        "  program:dbPwd: other-value\n"
+    )
+    ran = cxone("validate", program, "--stack", "ci", "--json")
+    assert ran.exit_code == 1
+    by_field = {problem["field"]: problem["message"] for problem in problems_of(ran)}
+    assert "use https://acme.api.nicecxone.com" in by_field["cxone:baseUrl"]
+    assert by_field["program:database"].startswith("program:database (at password) looks secret")
+    assert "program:dbPwd" in by_field
+    assert "hunter2-value" not in ran.stdout
+    assert "other-value" not in ran.stdout
+
+
+def test_a_program_run_by_the_cli_never_sees_the_tenant_credentials(tmp_path):
+    """Issue 20: `cxone diff <folder>` ran somebody's folder with CXONE_CLIENT_SECRET* set."""
+    program = write_program(
+        tmp_path / "program",
+        f"""
+import os
+from cxone_provider import ActionCatalog
+
+seen = sorted(key for key in os.environ if "SECRET" in key or key.startswith("PULUMI_ACC"))
+if seen:
+    raise RuntimeError("the program saw " + ", ".join(seen))
+catalog = ActionCatalog()
+catalog.add("plain_echo", script={ECHO!r})
+catalog.register()
+""",
+    )
+    secrets = {
+        "CXONE_CLIENT_SECRET": "a",
+        "CXONE_CLIENT_SECRET_PROD": "b",
+        "CXONE_WEBHOOK_SECRET": "whsec_" + base64.b64encode(bytes(32)).decode(),
+        "PULUMI_ACCESS_TOKEN": "d",
+    }
+    ran = cxone("validate", program, env=secrets)
+    assert ran.exit_code == 0, ran.stdout + ran.stderr

@@ -83,6 +83,19 @@ def test_a_cycle_is_reported_with_its_whole_path():
     assert "No resource was registered" in str(caught.value)
 
 
+def test_a_cycle_of_thousands_of_actions_gives_a_short_message_and_the_whole_path():
+    """Issue 20: a message showed all 100,000 names of a cycle (1.1 MB); it keeps 20 and a count."""
+    names = [f"action_{number:06d}" for number in range(2_000)]
+    declarations = [D(name, [names[(i + 1) % len(names)]]) for i, name in enumerate(names)]
+    with pytest.raises(DependencyCycleError) as caught:
+        validate_graph(declarations)
+    message = str(caught.value)
+    assert len(message) < 2_000
+    assert "action_000000 -> action_000001" in message
+    assert "… 1981 more … -> action_001991" in message
+    assert caught.value.cycle == [*names, names[0]]
+
+
 def test_the_cycle_path_starts_at_the_earliest_declared_action():
     """Whatever networkx yields first, the path is rotated to start where the user looks first."""
     declarations = [D("zeta", ["alpha"]), D("alpha", ["mid"]), D("mid", ["zeta"])]

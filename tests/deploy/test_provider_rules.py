@@ -89,7 +89,7 @@ def test_an_unknown_property_is_named_with_the_properties_a_dataaction_takes():
     ]
     assert ", ".join(INPUTS) == (
         "name, description, script, dependencies, enabled, trigger_type, test_input, "
-        "expected_output, on_test_failure, adopt, origin"
+        "expected_output, on_test_failure, adopt, origin, secret_inputs"
     )
 
 

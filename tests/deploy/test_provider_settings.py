@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.deploy.config import load_settings, plaintext_secrets
@@ -190,3 +193,110 @@ def test_a_bad_url_is_refused_without_showing_its_secrets():
     for secret in ("pa55word", "hidden", "XXXXtoken"):
         assert secret not in str(raised.value)
     assert "ftp://acme.example/" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://acme.api.nicecxone.com",
+        "http://10.0.0.5:8765",
+        "http://user:pw@acme.example",
+        "HTTP://acme.example",
+        "http://127.0.0.1.nip.io",
+    ],
+)
+def test_a_base_url_over_plain_http_beyond_this_machine_is_refused(url):
+    """Issue 20: the client secret went out in clear text; https is named as the fix."""
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({**COMPLETE, "cxone:baseUrl": url}, {})
+    assert "cxone:baseUrl" in str(caught.value)
+    assert "use https://" in str(caught.value)
+    assert "pw" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:8765", "http://127.8.9.1"]
+)
+def test_plain_http_to_loopback_stays_allowed_for_the_emulator(url):
+    """The emulator on this machine is reached over http."""
+    assert load_settings({**COMPLETE, "cxone:baseUrl": url}, {}).connection.base_url == url
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "where"),
+    [
+        ("app:database", '{"host": "db", "password": "hunter2"}', "app:database (at password)"),
+        ("app:passphrase", "correct horse", "app:passphrase"),
+        ("app:dbPwd", "hunter2", "app:dbPwd"),
+        ("app:signing_key", "k3y", "app:signing_key"),
+        ("app:pass", "hunter2", "app:pass"),
+        ("app:nested", '{"a": [{"b": {"apiToken": "t0k"}}]}', "app:nested (at a[0].b.apiToken)"),
+        ("app:hooks", '["https://u:hunter2@hooks.example/x"]', "app:hooks (at [0])"),
+        (
+            "app:svc",
+            '{"credentials": {"user": "x", "pass": "hunter2"}}',
+            "app:svc (at credentials)",
+        ),
+        ("app:tls", '{"privateKey": "-----BEGIN"}', "app:tls (at privateKey)"),
+    ],
+    ids=[
+        "nested",
+        "passphrase",
+        "pwd",
+        "key",
+        "pass",
+        "deep",
+        "url-in-list",
+        "credential",
+        "private",
+    ],
+)
+def test_secret_looking_values_inside_structured_config_are_flagged(key, value, where):
+    """Issue 20: only top-level key names were tested; structured values are walked now."""
+    [problem] = plaintext_secrets({"cxone:baseUrl": "https://acme.api.nicecxone.com", key: value})
+    assert problem.key == key
+    assert problem.message.startswith(f"{where} looks secret")
+    assert "hunter2" not in problem.message
+    assert "t0k" not in problem.message
+
+
+def test_structured_config_without_secrets_is_not_flagged():
+    """Plain structured values, and secret-looking keys without any text, pass."""
+    config = {
+        "app:database": '{"host": "db", "port": 5432, "tags": ["a", "b"]}',
+        "app:features": '{"useToken": true, "apiKey": null, "passwords": []}',
+    }
+    assert plaintext_secrets(config) == []
+
+
+_PLAIN_KEYS = st.sampled_from(["host", "port", "name", "region", "items", "a"])
+_SECRET_KEYS = st.sampled_from(
+    [
+        "password",
+        "dbPwd",
+        "pass",
+        "apiKey",
+        "token",
+        "passphrase",
+        "private_key",
+        "clientSecret",
+        "credential",
+        "signingKey",
+    ]
+)
+
+
+@given(
+    path=st.lists(st.one_of(_PLAIN_KEYS, st.integers(0, 2)), max_size=4),
+    secret_key=_SECRET_KEYS,
+    value=st.text(alphabet="0123456789#%!~", min_size=6, max_size=20),
+)
+def test_a_secret_at_any_depth_is_flagged_and_never_shown(path, secret_key, value):
+    """Fuzz: wherever a secret-looking key sits in a structured value, it is found, unshown."""
+    document: object = {secret_key: value}
+    for step in reversed(path):
+        document = [None] * step + [document] if isinstance(step, int) else {step: document}
+    text = json.dumps({"wrapper": document})
+    [problem] = plaintext_secrets({"app:settings": text})
+    assert problem.key == "app:settings"
+    assert value not in problem.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import httpx
@@ -129,3 +130,15 @@ def test_keys_are_scoped_to_the_oauth_client(start_emulator):
         )
         assert response.status_code == 201, response.text
         assert "idempotent-replayed" not in response.headers
+
+
+@pytest.mark.parametrize("key", [None, "key-surrogate"], ids=["without-key", "with-key"])
+def test_a_lone_surrogate_is_400_with_or_without_a_key(api, key):
+    """Issue 20: with an Idempotency-Key the body's fingerprint failed as a 500 (retried)."""
+    body = action_body("lone_surrogate")
+    body["description"] = "half a pair: \ud800"
+    text = json.dumps(body)  # ASCII, the surrogate as its escape: what a JSON client may send
+    headers = {"Content-Type": "application/json", **({"Idempotency-Key": key} if key else {})}
+    response = api.post(API_ACTIONS, content=text, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == "VALIDATION_FAILED"

@@ -107,7 +107,7 @@ def test_without_db_the_database_is_a_file_in_the_current_folder(tmp_path):
     ("args", "complaint"),
     [
         (["--fault-rate", "2"], "--fault-rate must be a fraction"),
-        (["--client", "no-secret"], "client secret"),
+        (["--client", "no-secret"], "no ':' between the client id and its secret"),
         (["--client", "a:b", "--client", "a:c"], "own id"),
         (["--rate-limit", "-1"], "--rate-limit must be >= 0"),
     ],

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
 
 import pytest
 
 from cxone_provider.emulator.sandbox import (
+    MAX_ERROR_CHARS,
     MAX_OUTPUT_BYTES,
     MAX_OUTPUT_DEPTH,
     ScriptUnit,
@@ -324,3 +327,22 @@ def test_a_process_with_more_than_1024_open_files_still_runs_scripts():
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
     )
     assert (ran.returncode, ran.stdout.strip()) == (0, "42"), ran.stderr
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'function main(c) { return c.call("x".repeat(1000000), 1); }',
+        'function main(c) { throw new Error("y".repeat(1000000)); }',
+        'function main(c) { throw {toString: () => "z".repeat(1000000)}; }',
+        "function main(c) { return 1; }\nx " + "a" * 60000,
+    ],
+    ids=["call-name", "error", "thrown-object", "syntax-error"],
+)
+def test_every_answer_stays_small_whatever_the_script_makes_the_error_say(script):
+    """Issue 20: a 1 MB call name made a 1 MB answer; errors are cut at MAX_ERROR_CHARS."""
+    result = run_action(script, None)
+    assert result.status == "FAILURE"
+    assert len(str(result.error)) <= MAX_ERROR_CHARS + 1
+    assert result.undeclared_call is None
+    assert len(json.dumps(dataclasses.asdict(result))) < 8 * 1024

@@ -18,6 +18,7 @@ from pulumi_cli import REPO, PulumiProject, local_stack_on, pulumi_cli
 pytestmark = pytest.mark.engine
 
 PROGRAM = "stacks/__main__.py"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 def tenant(emulator) -> dict[str, dict]:
@@ -219,3 +220,46 @@ def test_the_pipeline_recipe_deploys_with_the_secret_from_the_environment(engine
     project.run("up", "--yes", "--stack", "ci")
     assert sorted(tenant(emulator)) == sorted(ACTIONS)
     assert emulator.client_secret not in json.dumps(project.export())
+
+
+SECRET_PIN = "pin-8642-secret"
+SECRET_PROGRAM = """
+import pulumi
+from cxone_provider import DataAction, DataActionArgs
+
+pin = pulumi.Config().require_secret("pin")
+ECHO = "function main(context) { return {echoed: context.input.pin}; }"
+DataAction("pin_echo", DataActionArgs(name="pin_echo", script=ECHO,
+                                      test_input=pin.apply(lambda p: {"pin": p})))
+DataAction("pin_check", DataActionArgs(name="pin_check", script=ECHO,
+                                       test_input=pin.apply(lambda p: {"pin": p}),
+                                       expected_output={"echoed": "something else"},
+                                       on_test_failure="warn"))
+DataAction("plain_echo", DataActionArgs(name="plain_echo", script=ECHO,
+                                        test_input={"pin": "public"}))
+"""
+
+
+def test_outputs_derived_from_a_secret_input_are_ciphertext_in_the_state(engine_project):
+    """Issue 20: test_output of a secret test_input was plain text in the state and backups."""
+    project = engine_project
+    (project.root / "stacks" / "__main__.py").write_text(SECRET_PROGRAM)
+    project.run("stack", "init", "local")
+    project.set_config({"pin": SECRET_PIN}, secret=True)
+    project.set_config({"cxone:auditLog": "audit.jsonl"})
+    applied = project.up()
+    resources = project.resources()
+    for name in ("pin_echo", "pin_check"):
+        outputs = resources[name]["outputs"]
+        assert set(outputs["test_output"]) == {SECRET_SIG, "ciphertext"}, name
+        assert set(outputs["test_input"]) == {SECRET_SIG, "ciphertext"}, name
+        assert outputs["secret_inputs"] == ["test_input"]
+    assert resources["pin_check"]["outputs"]["test_passed"] is False
+    assert resources["plain_echo"]["outputs"]["test_output"] == '{"echoed":"public"}'
+    assert "another value than expected_output" in applied.output
+    assert SECRET_PIN not in applied.output
+    assert SECRET_PIN not in json.dumps(project.export())
+    assert SECRET_PIN not in (project.root / "audit.jsonl").read_text()
+    for path in [*project.backend.rglob("*"), *project.home.rglob("*")]:
+        if path.is_file():
+            assert SECRET_PIN.encode() not in path.read_bytes(), path
