@@ -8,12 +8,9 @@ where pydantic's errors become the package's `ActionValidationError`.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import threading
 from typing import Annotated, Any, Final, Literal
 
-from cachetools import LRUCache, cached
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -27,7 +24,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from cxone_provider.api.errors import ActionValidationError, Problem
-from cxone_provider.api.javascript import ScriptError, check_script
+from cxone_provider.api.javascript import check_script
 
 MAX_NAME_CHARS: Final = 64
 NAME_PATTERN: Final = rf"^[a-zA-Z0-9_\-]{{3,{MAX_NAME_CHARS}}}$"
@@ -62,29 +59,6 @@ class _ApiModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-# Syntax verdicts by the script's SHA-256: a deployment checks each script in Check and again
-# in Create or Update (one V8 compile, about a millisecond, each time), and a preview of a
-# deployed stack need not compile what the state says was deployed (`trust_deployed_script`).
-_SYNTAX_VERDICTS: LRUCache[bytes, ScriptError | None] = LRUCache(maxsize=4096)
-_SYNTAX_VERDICTS_LOCK: Final = threading.Lock()
-
-
-def _script_digest(source: str) -> bytes:
-    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
-
-
-@cached(_SYNTAX_VERDICTS, key=_script_digest, lock=_SYNTAX_VERDICTS_LOCK)
-def syntax_error(source: str) -> ScriptError | None:
-    """V8's verdict on a script (None: it compiles), remembered for the next check of it."""
-    return check_script(source)
-
-
-def trust_deployed_script(source: str) -> None:
-    """Count `source` as compiling without compiling it: the tenant holds it, deployed by us."""
-    with _SYNTAX_VERDICTS_LOCK:
-        _SYNTAX_VERDICTS[_script_digest(source)] = None
-
-
 # The rules of the validators live in plain functions, where a mutation tester reaches them.
 
 
@@ -97,7 +71,7 @@ def _checked_script(content: str) -> str:
             "shared code into a dependency action or shorten it",
             {"size": size, "limit": MAX_SCRIPT_BYTES},
         )
-    error = syntax_error(content)
+    error = check_script(content)
     if error is not None:
         raise PydanticCustomError(
             "script_syntax",

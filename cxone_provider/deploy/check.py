@@ -14,7 +14,8 @@ from pulumi.dynamic import CheckFailure
 from pulumi.runtime.rpc import contains_unknowns
 
 from cxone_provider.api.errors import ActionValidationError, Problem
-from cxone_provider.api.models import trust_deployed_script, validate_spec
+from cxone_provider.api.javascript import trust_deployed_script
+from cxone_provider.api.models import validate_spec
 from cxone_provider.deploy.properties import (
     ADOPT,
     DEFAULT_TEST_INPUT,
