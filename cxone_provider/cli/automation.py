@@ -1,16 +1,20 @@
-"""`cxone demo`: the example stack deployed to a local emulator with `pulumi up`, in one command.
+"""The Pulumi CLI driven through the Automation API: for `cxone demo` and `cxone fleet`.
 
-The steps: find the Pulumi CLI (on PATH, else installed by the Automation API within a time
-limit, where the network allows); start the emulator on a free port (`cxone emulator` in a
-child process, stopped whatever happens); copy the program to a scratch folder with a
+`cxone demo`'s steps: find the Pulumi CLI (on PATH, else installed by the Automation API
+within a time limit, where the network allows); start the emulator on a free port (`cxone
+emulator` in a child process, stopped whatever happens); copy the program to a scratch folder with a
 Pulumi.yaml that runs it with this Python; `pulumi up` the stack `local` on a file backend
 in that folder (its own PULUMI_HOME, a throwaway passphrase), the emulator's address and
 demo credentials as stack config; read the stack's outputs. Nothing outside the scratch
 folder is written, except a Pulumi CLI the Automation API may install under ~/.pulumi.
+
+`cxone fleet` runs one operation on one stack of the project in place (`stack_operation`):
+the backend, the passphrase and PULUMI_HOME are the user's own, as for `pulumi up`.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import shutil
@@ -31,14 +35,20 @@ from pulumi.automation import (
     EngineEvent,
     InvalidVersionError,
     LocalWorkspaceOptions,
+    OpMap,
     ProjectRuntimeInfo,
     ProjectSettings,
     PulumiCommand,
+    Stack,
+    StackNotFoundError,
+    create_or_select_stack,
     create_stack,
+    select_stack,
 )
 
 from cxone_provider.api.errors import ConfigurationError
 from cxone_provider.cli.project import Project
+from cxone_provider.cli.tenant import stack_secret_variable
 from cxone_provider.deploy.properties import TYPE_TOKEN
 from cxone_provider.emulator.settings import DEMO_CLIENT
 
@@ -47,10 +57,13 @@ __all__ = [
     "Deployed",
     "DeployedAction",
     "PulumiLookup",
+    "StackChanges",
+    "StackMissingError",
     "find_pulumi",
     "install_advice",
     "pulumi_up",
     "running_emulator",
+    "stack_operation",
 ]
 
 DEFAULT_INSTALL_TIMEOUT_S: Final = 120.0
@@ -127,16 +140,16 @@ def _sdk_version() -> str:
     return metadata.version("pulumi")
 
 
-def install_advice(reason: str) -> str:
+def install_advice(reason: str, command: str = "cxone demo") -> str:
     """The one paragraph that says the Pulumi CLI is missing and how to install it."""
     return (
-        f"cxone demo deploys with `pulumi up`, which needs the Pulumi CLI: {reason}. Install "
+        f"{command} deploys with `pulumi up`, which needs the Pulumi CLI: {reason}. Install "
         "it with `curl -fsSL https://get.pulumi.com | sh` (Linux, macOS), `brew install "
         "pulumi/tap/pulumi` (macOS) or `winget install pulumi` (Windows), see "
         "https://www.pulumi.com/docs/install/ (where those downloads are blocked, "
         "`scripts/install-pulumi` in a checkout of cxone-provider builds it from Pulumi's Go "
         "modules), open a new shell so that `pulumi` is on PATH, "
-        "and run `cxone demo` again. Everything else works without it: `cxone emulator`, "
+        f"and run `{command}` again. Everything else works without it: `cxone emulator`, "
         "`cxone validate`, `cxone graph`, `cxone test` and `cxone export`."
     )
 
@@ -291,3 +304,67 @@ def _deployed(outputs: Any) -> tuple[DeployedAction, ...]:
                 )
             )
     return tuple(actions)
+
+
+class StackMissingError(Exception):
+    """The stack is not in the backend (preview and refresh do not create it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StackChanges:
+    """The engine's count of steps by kind, as the fleet's summary shows them."""
+
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+
+    @classmethod
+    def of(cls, summary: OpMap | None) -> StackChanges:
+        """From the engine's summary; a replacement counts as an update."""
+        counts: dict[str, int] = {str(kind): count for kind, count in (summary or {}).items()}
+        return cls(
+            created=counts.get("create", 0),
+            updated=counts.get("update", 0) + counts.get("replace", 0),
+            deleted=counts.get("delete", 0),
+            unchanged=counts.get("same", 0),
+        )
+
+
+def stack_operation(
+    project: Project,
+    stack_name: str,
+    operation: str,
+    pulumi: PulumiCommand,
+    *,
+    on_event: Callable[[EngineEvent], None],
+) -> StackChanges:
+    """`pulumi preview|up|refresh` of one stack of the project, in the project's folder.
+
+    `up` creates a stack the backend does not have; preview and refresh raise
+    StackMissingError. A failed command raises the Automation API's CommandError. The
+    program and the provider run in this Python (first on PATH, as in an activated
+    virtualenv); the stack's secret comes from `CXONE_CLIENT_SECRET_<STACK>` when that is
+    set, so each stack of a fleet reaches its own tenant with its own OAuth client.
+    """
+    environment = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+    secret = os.environ.get(stack_secret_variable(stack_name))
+    if secret is not None:
+        environment["CXONE_CLIENT_SECRET"] = secret
+    options = LocalWorkspaceOptions(env_vars=environment, pulumi_command=pulumi)
+    work_dir = str(project.root)
+    stack: Stack
+    if operation == "up":
+        stack = create_or_select_stack(stack_name, work_dir=work_dir, opts=options)
+        return StackChanges.of(stack.up(color="never", on_event=on_event).summary.resource_changes)
+    try:
+        stack = select_stack(stack_name, work_dir=work_dir, opts=options)
+    except StackNotFoundError:
+        raise StackMissingError(stack_name) from None
+    if operation == "preview":
+        return StackChanges.of(stack.preview(color="never", on_event=on_event).change_summary)
+    refreshed = stack.refresh(color="never", on_event=on_event)
+    return StackChanges.of(refreshed.summary.resource_changes)
