@@ -322,7 +322,12 @@ def _table(outcomes: Iterable[Outcome], *, live: bool = False) -> Table:
             table.add_row(outcome.stack, _result_text(outcome), str(outcome.steps))
         return table
     for column in _COLUMNS:
-        table.add_column(column, justify="right" if column in _COUNTS else "left")
+        table.add_column(
+            column,
+            justify="right" if column in _COUNTS else "left",
+            no_wrap=column != "error",
+            overflow="fold",
+        )
     for outcome in outcomes:
         stack, result, *rest = _row(outcome)
         table.add_row(stack, Text(result, style=_STYLES.get(outcome.result, "bold red")), *rest)

@@ -11,6 +11,7 @@ A second Ctrl-C ends everything at once, as it does for `pulumi up`.
 from __future__ import annotations
 
 import fnmatch
+import re
 import signal
 import sys
 import threading
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 _POLL_S: Final = 0.2
+_RAISED: Final = re.compile(r"(?:[\w.]+\.)?(?P<type>\w+(?:Error|Exception)): (?P<message>.+)")
+_CONSEQUENCES: Final = ("update failed", "Traceback", "Resource monitor has terminated")
 
 
 class Result(StrEnum):
@@ -117,11 +120,20 @@ def shard(stacks: Sequence[str], index: int, count: int) -> list[str]:
 
 
 def first_error_line(text: str) -> str:
-    """The line of a failure a person needs first: Pulumi's first `error:` line, else the last."""
+    """The line of a failure a person needs first.
+
+    A traceback's exception (the provider's error, which says what to do), else Pulumi's
+    first `error:` line that is not a consequence of another, else the last line.
+    """
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in lines:
-        if line.startswith("error:") and "update failed" not in line:
-            return line.removeprefix("error:").strip()
+        raised = _RAISED.match(line)
+        if raised:
+            return f"{raised['type']}: {raised['message']}"
+    for line in lines:
+        message = line.partition("error:")[2].strip()
+        if message and not message.startswith(_CONSEQUENCES):
+            return message
     return lines[-1] if lines else "failed without a message"
 
 
