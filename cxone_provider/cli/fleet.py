@@ -299,7 +299,7 @@ def _live_view(output: Output, stacks: Sequence[str]) -> Iterator[Callable[[Outc
 
         def refresh(outcome: Outcome) -> None:
             shown[outcome.stack] = outcome
-            live.update(_table(shown.values(), live=True))
+            live.update(_table(shown.values(), live=True), refresh=True)
 
         yield refresh
 
