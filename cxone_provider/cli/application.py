@@ -93,7 +93,7 @@ def cxone(
 
     Commands that need no Pulumi CLI: init, validate, graph, test, diff, export, conformance,
     emulator, docs. The demo deploys the example stack with `pulumi up`; fleet runs Pulumi on many
-    stacks at once. Documentation: `cxone docs`
+    stacks at once (its diff needs no Pulumi CLI). Documentation: `cxone docs`
     (it came with the package).
     """
 
