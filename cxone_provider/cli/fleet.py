@@ -39,6 +39,8 @@ from cxone_provider.cli.output import (
     JsonOption,
     Output,
     ReportFormat,
+    format_option,
+    one_answer,
 )
 from cxone_provider.cli.project import Project, load_stack_config, locate_project
 
@@ -126,15 +128,7 @@ def fleet_command(  # noqa: PLR0917 -- typer maps parameters to arguments and op
         typer.Option("--program", "-p", metavar="DIR", help="The Pulumi project."),
     ] = Path(),
     report_format: Annotated[
-        ReportFormat,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            case_sensitive=False,
-            help="text for a terminal, markdown for a PR comment (the summary, and for diff "
-            "each differing stack's comparison).",
-        ),
+        ReportFormat, format_option("a PR comment (for diff with each stack's comparison)")
     ] = ReportFormat.TEXT,
     yes: Annotated[
         bool,
@@ -160,9 +154,7 @@ def fleet_command(  # noqa: PLR0917 -- typer maps parameters to arguments and op
     Exit codes: 0 every stack succeeded (diff: none differs), 1 a stack failed, differs or
     was left unfinished, 2 usage error, 130 interrupted.
     """
-    if as_json and report_format is not ReportFormat.TEXT:
-        message = "--json and --format markdown are two answers: give one of them"
-        raise typer.BadParameter(message, param_hint="--format")
+    one_answer(as_json, report_format)
     output = Output(f"fleet {operation.value}", as_json=as_json)
     with output.errors():
         project = locate_project(program_dir)

@@ -78,10 +78,28 @@ JsonOption = Annotated[
 
 
 class ReportFormat(StrEnum):
-    """How a report (`cxone diff`, `cxone conformance`) prints when it is not --json."""
+    """How a report (`cxone diff`, `cxone conformance`, `cxone fleet`) prints when not --json."""
 
     TEXT = "text"
     MARKDOWN = "markdown"
+
+
+def one_answer(as_json: bool, report_format: ReportFormat) -> None:
+    """Refuse --json with --format markdown: a command prints one answer."""
+    if as_json and report_format is not ReportFormat.TEXT:
+        message = "--json and --format markdown are two answers: give one of them"
+        raise typer.BadParameter(message, param_hint="--format")
+
+
+def format_option(markdown_for: str) -> Any:
+    """The --format option of a report; `markdown_for` says where its Markdown goes."""
+    return typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        case_sensitive=False,
+        help=f"text for a terminal, markdown for {markdown_for}.",
+    )
 
 
 class Output:

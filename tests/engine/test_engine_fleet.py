@@ -57,15 +57,7 @@ def fleet_project(tmp_path_factory, tenants, postgres):
 
 def fleet(project: PulumiProject, *args: str) -> subprocess.CompletedProcess[str]:
     """`cxone fleet ARGS` in the project, as a CI job runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "cxone_provider", "fleet", *args],
-        cwd=project.root,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        timeout=FLEET_TIMEOUT_S,
-        check=False,
-    )
+    return project.cxone("fleet", *args)
 
 
 def stacks_of(completed: subprocess.CompletedProcess[str]) -> dict[str, dict]:
@@ -124,14 +116,8 @@ def test_ctrl_c_in_a_fleet_up_cancels_the_running_stack_and_starts_no_other(flee
     """SIGINT: exit 130, t1 cancelled as Pulumi cancels, t2 and t3 not started, t1 not locked."""
     fleet_project.edit("stacks/actions/normalize_phone.js", "E.164", "E.164 (fleet)")
     tenants["t1"].add_fault("PUT", API_ACTIONS + "/{id}", hold_ms=60_000)
-    running = subprocess.Popen(
-        [sys.executable, "-m", "cxone_provider", "fleet", "up", "--yes", "--concurrency", "1"],
-        cwd=fleet_project.root,
-        env=fleet_project.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    running = fleet_project.start_command(
+        sys.executable, "-m", "cxone_provider", "fleet", "up", "--yes", "--concurrency", "1"
     )
     tenants["t1"].wait_until(lambda stats: stats["requests_held"] == 1, timeout_s=120)
     os.killpg(running.pid, signal.SIGINT)

@@ -6,12 +6,10 @@ and two `pulumi up` of one stack at once: the second fails on the first one's lo
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from cli_projects import ACTIONS
 from emulator_process import API_ACTIONS
+from pulumi_cli import ci_stack
 
 pytestmark = pytest.mark.engine
 
@@ -21,21 +19,9 @@ def test_the_pipeline_recipe_on_postgresql_and_a_racing_up_fails_on_the_lock(
 ):
     """Validate, preview, up on PostgreSQL; an up racing it is refused; both rerun cleanly."""
     project = engine_project
-    (project.root / "stacks" / "Pulumi.ci.yaml").write_text(
-        f"config:\n  cxone:baseUrl: {emulator.base_url}\n  cxone:clientId: {emulator.client_id}\n"
-    )
-    project.extra_env = {
-        "PULUMI_BACKEND_URL": postgres.new_database(),
-        "CXONE_CLIENT_SECRET": emulator.client_secret,
-    }
-    validated = subprocess.run(
-        [sys.executable, "-m", "cxone_provider", "validate", "--stack", "ci"],
-        cwd=project.root,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    ci_stack(project, emulator)
+    project.extra_env["PULUMI_BACKEND_URL"] = postgres.new_database()
+    validated = project.cxone("validate", "--stack", "ci")
     assert validated.returncode == 0, validated.stdout + validated.stderr
     project.run("stack", "init", "ci")
     project.run("preview", "--stack", "ci", "--diff")
