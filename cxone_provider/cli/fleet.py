@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Final, NoReturn
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
+from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -58,6 +59,7 @@ EXAMPLES: Final = """Examples:
   cxone fleet diff --format markdown > drift.md
 """
 DEFAULT_CONCURRENCY: Final = 4
+_LOG_WIDTH: Final = 1000
 _SHARD: Final = re.compile(r"(?P<index>\d+)/(?P<count>\d+)")
 _COLUMNS: Final = (
     "stack",
@@ -163,7 +165,11 @@ def fleet_command(  # noqa: PLR0917 -- typer maps parameters to arguments and op
         stacks = shard(stacks, *_parsed_shard(shard_spec))
     if operation in {Operation.UP, Operation.REFRESH} and not yes:
         _confirm(output, operation, stacks)
-    task = _diff_task(project) if operation is Operation.DIFF else _pulumi_task(project, operation)
+    task = (
+        _diff_task(project)
+        if operation is Operation.DIFF
+        else _pulumi_task(output, project, operation)
+    )
     with _live_view(output, stacks) as on_change:
         fleet = Fleet(concurrency, on_change)
         outcomes = fleet.run(stacks, task)
@@ -191,7 +197,7 @@ def _confirm(output: Output, operation: Operation, stacks: Sequence[str]) -> Non
         raise typer.Exit(EXIT_USAGE)
 
 
-def _pulumi_task(project: Project, operation: Operation) -> Task:
+def _pulumi_task(output: Output, project: Project, operation: Operation) -> Task:
     """One stack's `pulumi preview|up|refresh`, its steps counted as the engine reports them."""
     from pulumi.automation import CommandError  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
@@ -199,7 +205,7 @@ def _pulumi_task(project: Project, operation: Operation) -> Task:
 
     found = automation.find_pulumi(install=False, install_timeout_s=0)
     if found.command is None:
-        _pulumi_missing(automation.install_advice(found.reason, "cxone fleet"))
+        output.pulumi_missing(automation.install_advice(found.reason, "cxone fleet"))
     pulumi: PulumiCommand = found.command
 
     def run(outcome: Outcome, update: Callable[[Outcome], None]) -> Outcome:
@@ -232,11 +238,6 @@ def _pulumi_task(project: Project, operation: Operation) -> Task:
         )
 
     return run
-
-
-def _pulumi_missing(advice: str) -> NoReturn:
-    sys.stderr.write(f"error: {advice}\n")
-    raise typer.Exit(EXIT_USAGE)
 
 
 def _diff_task(project: Project) -> Task:
@@ -376,6 +377,10 @@ def _report(
             assert outcome.comparison is not None  # noqa: S101 -- differing has comparisons
             output.out.rule(Text(f"stack {outcome.stack}", style="bold"), align="left")
             comparison_output.print_text(outcome.comparison, output.out)
-        output.out.print(_table(outcomes))
+        # In a log, each stack on one line: a long error is not folded into a narrow column.
+        console = output.out
+        if not console.is_terminal:
+            console = Console(file=console.file, width=_LOG_WIDTH, highlight=False)
+        console.print(_table(outcomes))
     if unfinished:
         output.note(unlock_advice(unfinished))

@@ -100,7 +100,7 @@ def select_stacks(available: Sequence[str], patterns: Sequence[str]) -> list[str
     """The stacks named or matched (shell patterns) by `patterns`; all of them without any."""
     if not patterns:
         return sorted(available)
-    unmatched = [p for p in patterns if not fnmatch.filter(available, p)]
+    unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(s, p) for s in available)]
     if unmatched:
         known = ", ".join(sorted(available)) or "none"
         msg = (

@@ -131,6 +131,14 @@ class Output:
             self.err.print(Text("error: ", style="bold red") + Text(str(error)))
         raise typer.Exit(EXIT_USAGE)
 
+    def pulumi_missing(self, advice: str) -> NoReturn:
+        """End a command that needs the Pulumi CLI without one: exit 2, with the advice."""
+        if self.as_json:
+            self.emit({"ok": False, "error": {"type": "PulumiCliMissing", "message": advice}})
+        else:
+            self.err.print(Text("error: ", style="bold red") + Text(advice))
+        raise typer.Exit(EXIT_USAGE)
+
     @contextmanager
     def errors(self) -> Iterator[None]:
         """Turn the package's errors (configuration, program, connection, API) into exit 2."""

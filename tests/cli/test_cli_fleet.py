@@ -97,3 +97,15 @@ def test_a_terminal_shows_a_line_per_stack_as_it_changes():
     drawn = screen.getvalue()
     assert "running" in drawn
     assert "refused" in drawn
+
+
+def test_without_the_pulumi_cli_the_json_answer_names_it_and_how_to_install_it(example, tmp_path):
+    """Preview on a PATH without pulumi: exit 2, PulumiCliMissing, the advice names the fleet."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "home").mkdir()
+    env = {"PATH": str(tmp_path / "bin"), "HOME": str(tmp_path / "home")}
+    ran = cxone("fleet", "preview", "--json", "--program", example, env=env)
+    assert ran.exit_code == 2
+    assert ran.json["command"] == "fleet preview"
+    assert ran.json["error"]["type"] == "PulumiCliMissing"
+    assert ran.json["error"]["message"].startswith("cxone fleet deploys with `pulumi up`")

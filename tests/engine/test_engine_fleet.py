@@ -81,10 +81,16 @@ def test_fleet_up_deploys_every_tenant_but_the_one_that_refuses_the_credentials(
     assert "wrong-secret" not in completed.stdout + completed.stderr
     assert [tenants[s].stats()["actions"] for s in STACKS] == [len(ACTIONS), 0, len(ACTIONS)]
 
-    text = fleet(fleet_project, "preview", "--stack", "t[13]")
+    stacks_folder = fleet_project.root / "stacks"
+    (stacks_folder / "Pulumi.t4.yaml").write_text((stacks_folder / "Pulumi.t1.yaml").read_text())
+    text = fleet(fleet_project, "preview", "--stack", "t[134]")
+    (stacks_folder / "Pulumi.t4.yaml").unlink()
     assert text.returncode == 0, text.stdout + text.stderr
-    assert "t1" in text.stdout
-    assert "t2" not in text.stdout
+    rows = {line.split()[0]: line for line in text.stdout.splitlines() if line.startswith("t")}
+    assert sorted(rows) == ["t1", "t3", "t4"]
+    assert "succeeded" in rows["t1"]
+    assert "missing" in rows["t4"]
+    assert "not in the backend: `cxone fleet up` creates it" in text.stdout
 
 
 def test_fleet_diff_exits_1_once_a_tenant_drifts(fleet_project, tenants):
