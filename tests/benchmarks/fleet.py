@@ -7,14 +7,19 @@ tenant, then on a fresh file backend and reset tenants times `pulumi stack init`
 `pulumi up --yes --skip-preview` of each stack one after another, and on another fresh
 backend and reset tenants `cxone fleet up --yes --concurrency C` of all of them. Every run
 must deploy the example's actions on every tenant. The report's last line is one JSON
-object: fleet_wall_s, sequential_wall_s, ratio (fleet / sequential), stacks, concurrency,
-latency_ms and actions (per tenant).
+object: fleet_wall_s, sequential_wall_s, ratio (fleet / sequential), the CPU seconds each
+way took in the processes it started (`pulumi`, its plugins, the program, the provider,
+`cxone`; not the emulators), cpus, load_average_1m (at the end: was the machine quiet?),
+stacks, concurrency, latency_ms and actions (per tenant). The CPU figures bound the ratio:
+the fleet cannot beat fleet_cpu_s / cpus.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,6 +69,12 @@ def deployed(tenants: dict[str, EmulatorProcess]) -> None:
         raise SystemExit(msg)
 
 
+def children_cpu_s() -> float:
+    """CPU seconds of the ended child processes (and theirs), user and system."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def sequential_run(project: PulumiProject, tenants: dict[str, EmulatorProcess]) -> float:
     """Each stack's `pulumi stack init` and `pulumi up`, one after another; the wall time."""
     started = time.perf_counter()
@@ -111,10 +122,14 @@ def main() -> None:
         try:
             project = fleet_project(folder / "work", pulumi, tenants)
             fresh(project, tenants, folder / "sequential-backend")
+            cpu = children_cpu_s()
             sequential_wall = sequential_run(project, tenants)
+            sequential_cpu, cpu = children_cpu_s() - cpu, children_cpu_s()
             deployed(tenants)
             fresh(project, tenants, folder / "fleet-backend")
+            cpu = children_cpu_s()
             fleet_wall = fleet_run(project, args.concurrency)
+            fleet_cpu = children_cpu_s() - cpu
             deployed(tenants)
         finally:
             for emulator in tenants.values():
@@ -123,6 +138,10 @@ def main() -> None:
         "fleet_wall_s": round(fleet_wall, 3),
         "sequential_wall_s": round(sequential_wall, 3),
         "ratio": round(fleet_wall / sequential_wall, 3),
+        "sequential_cpu_s": round(sequential_cpu, 3),
+        "fleet_cpu_s": round(fleet_cpu, 3),
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "stacks": args.stacks,
         "concurrency": args.concurrency,
         "latency_ms": args.latency_ms,
