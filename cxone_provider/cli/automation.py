@@ -46,7 +46,7 @@ from pulumi.automation import (
     select_stack,
 )
 
-from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.errors import ConfigurationError, DeploymentError, StackMissingError
 from cxone_provider.cli.project import Project
 from cxone_provider.cli.tenant import stack_secret_variable
 from cxone_provider.deploy.properties import TYPE_TOKEN
@@ -58,8 +58,8 @@ __all__ = [
     "DeployedAction",
     "PulumiLookup",
     "StackChanges",
-    "StackMissingError",
     "find_pulumi",
+    "first_error_line",
     "install_advice",
     "pulumi_up",
     "running_emulator",
@@ -72,6 +72,8 @@ _EMULATOR_START_TIMEOUT_S: Final = 30.0
 _EMULATOR_STOP_TIMEOUT_S: Final = 15.0
 _LISTENING: Final = re.compile(r"listening on (?P<url>http://\S+)")
 _DEMO_PASSPHRASE: Final = "cxone-demo"  # encrypts the demo's throwaway state, nothing else
+_RAISED: Final = re.compile(r"(?:[\w.]+\.)?(?P<type>\w+(?:Error|Exception)): (?P<message>.+)")
+_CONSEQUENCES: Final = ("update failed", "Traceback", "Resource monitor has terminated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,10 +308,6 @@ def _deployed(outputs: Any) -> tuple[DeployedAction, ...]:
     return tuple(actions)
 
 
-class StackMissingError(Exception):
-    """The stack is not in the backend (preview and refresh do not create it)."""
-
-
 @dataclass(frozen=True, slots=True)
 class StackChanges:
     """The engine's count of steps by kind, as the fleet's summary shows them."""
@@ -331,6 +329,24 @@ class StackChanges:
         )
 
 
+def first_error_line(text: str) -> str:
+    """The line of a failure a person needs first.
+
+    A traceback's exception (the provider's error, which says what to do), else Pulumi's
+    first `error:` line that is not a consequence of another, else the last line.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        raised = _RAISED.match(line)
+        if raised:
+            return f"{raised['type']}: {raised['message']}"
+    for line in lines:
+        message = line.partition("error:")[2].strip()
+        if message and not message.startswith(_CONSEQUENCES):
+            return message
+    return lines[-1] if lines else "failed without a message"
+
+
 def stack_operation(
     project: Project,
     stack_name: str,
@@ -342,7 +358,7 @@ def stack_operation(
     """`pulumi preview|up|refresh` of one stack of the project, in the project's folder.
 
     `up` creates a stack the backend does not have; preview and refresh raise
-    StackMissingError. A failed command raises the Automation API's CommandError. The
+    StackMissingError. A failed command raises DeploymentError with its first error. The
     program and the provider run in this Python (first on PATH, as in an activated
     virtualenv); the stack's secret comes from `CXONE_CLIENT_SECRET_<STACK>` when that is
     set, so each stack of a fleet reaches its own tenant with its own OAuth client.
@@ -357,14 +373,19 @@ def stack_operation(
     options = LocalWorkspaceOptions(env_vars=environment, pulumi_command=pulumi)
     work_dir = str(project.root)
     stack: Stack
-    if operation == "up":
-        stack = create_or_select_stack(stack_name, work_dir=work_dir, opts=options)
-        return StackChanges.of(stack.up(color="never", on_event=on_event).summary.resource_changes)
     try:
-        stack = select_stack(stack_name, work_dir=work_dir, opts=options)
-    except StackNotFoundError:
-        raise StackMissingError(stack_name) from None
-    if operation == "preview":
-        return StackChanges.of(stack.preview(color="never", on_event=on_event).change_summary)
-    refreshed = stack.refresh(color="never", on_event=on_event)
-    return StackChanges.of(refreshed.summary.resource_changes)
+        if operation == "up":
+            stack = create_or_select_stack(stack_name, work_dir=work_dir, opts=options)
+            done = stack.up(color="never", on_event=on_event)
+            return StackChanges.of(done.summary.resource_changes)
+        try:
+            stack = select_stack(stack_name, work_dir=work_dir, opts=options)
+        except StackNotFoundError:
+            msg = f"stack {stack_name!r} is not in the backend: `cxone fleet up` creates it"
+            raise StackMissingError(msg) from None
+        if operation == "preview":
+            return StackChanges.of(stack.preview(color="never", on_event=on_event).change_summary)
+        refreshed = stack.refresh(color="never", on_event=on_event)
+        return StackChanges.of(refreshed.summary.resource_changes)
+    except CommandError as exc:
+        raise DeploymentError(first_error_line(str(exc))) from None

@@ -22,12 +22,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from cxone_provider.api.errors import CxoneError
+from cxone_provider.api.errors import CxoneError, StackMissingError
 from cxone_provider.cli.fleet_run import (
     Fleet,
     Outcome,
     Result,
-    first_error_line,
     select_stacks,
     shard,
     unlock_advice,
@@ -199,9 +198,7 @@ def _confirm(output: Output, operation: Operation, stacks: Sequence[str]) -> Non
 
 def _pulumi_task(output: Output, project: Project, operation: Operation) -> Task:
     """One stack's `pulumi preview|up|refresh`, its steps counted as the engine reports them."""
-    from pulumi.automation import CommandError  # noqa: PLC0415 -- keeps `cxone emulator` fast
-
-    from cxone_provider.cli import automation  # noqa: PLC0415 -- idem
+    from cxone_provider.cli import automation  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     found = automation.find_pulumi(install=False, install_timeout_s=0)
     if found.command is None:
@@ -220,13 +217,10 @@ def _pulumi_task(output: Output, project: Project, operation: Operation) -> Task
             changes = automation.stack_operation(
                 project, outcome.stack, operation.value, pulumi, on_event=on_event
             )
-        except automation.StackMissingError:
-            missing = "not in the backend: `cxone fleet up` creates it"
-            return replace(outcome, result=Result.MISSING, error=missing)
-        except CommandError as exc:
-            return replace(outcome, result=Result.FAILED, error=first_error_line(str(exc)))
+        except StackMissingError as exc:
+            return replace(outcome, result=Result.MISSING, error=str(exc))
         except CxoneError as exc:
-            return replace(outcome, result=Result.FAILED, error=first_error_line(str(exc)))
+            return replace(outcome, result=Result.FAILED, error=str(exc))
         return Outcome(
             outcome.stack,
             Result.SUCCEEDED,
@@ -256,7 +250,7 @@ def _diff_task(project: Project) -> Task:
                 listed = list_actions(tenant, Progress(disable=True))
             declarations = evaluate(project.root, outcome.stack)
         except CxoneError as exc:
-            return replace(outcome, result=Result.FAILED, error=first_error_line(str(exc)))
+            return replace(outcome, result=Result.FAILED, error=str(exc).partition("\n")[0])
         program = comparison.program_side(declarations, main=str(declarations.project.main))
         side = comparison.tenant_side(listed, base_url=tenant.client.base_url, stack=outcome.stack)
         compared = comparison.compare(program, side)

@@ -11,7 +11,6 @@ A second Ctrl-C ends everything at once, as it does for `pulumi up`.
 from __future__ import annotations
 
 import fnmatch
-import re
 import signal
 import sys
 import threading
@@ -36,15 +35,12 @@ __all__ = [
     "Fleet",
     "Outcome",
     "Result",
-    "first_error_line",
     "select_stacks",
     "shard",
     "unlock_advice",
 ]
 
 _POLL_S: Final = 0.2
-_RAISED: Final = re.compile(r"(?:[\w.]+\.)?(?P<type>\w+(?:Error|Exception)): (?P<message>.+)")
-_CONSEQUENCES: Final = ("update failed", "Traceback", "Resource monitor has terminated")
 
 
 class Result(StrEnum):
@@ -117,24 +113,6 @@ def shard(stacks: Sequence[str], index: int, count: int) -> list[str]:
     The N jobs of a CI matrix cover each stack exactly once, whatever order they run in.
     """
     return [stack for position, stack in enumerate(sorted(stacks)) if position % count == index - 1]
-
-
-def first_error_line(text: str) -> str:
-    """The line of a failure a person needs first.
-
-    A traceback's exception (the provider's error, which says what to do), else Pulumi's
-    first `error:` line that is not a consequence of another, else the last line.
-    """
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        raised = _RAISED.match(line)
-        if raised:
-            return f"{raised['type']}: {raised['message']}"
-    for line in lines:
-        message = line.partition("error:")[2].strip()
-        if message and not message.startswith(_CONSEQUENCES):
-            return message
-    return lines[-1] if lines else "failed without a message"
 
 
 def unlock_advice(stacks: Sequence[str]) -> str:

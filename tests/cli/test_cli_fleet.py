@@ -13,12 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
+from cxone_provider.cli.automation import first_error_line
 from cxone_provider.cli.fleet import _live_view
 from cxone_provider.cli.fleet_run import (
     Fleet,
     Outcome,
     Result,
-    first_error_line,
     select_stacks,
     shard,
 )
