@@ -34,6 +34,7 @@ from pulumi.automation import (
     ConfigValue,
     EngineEvent,
     InvalidVersionError,
+    LocalWorkspace,
     LocalWorkspaceOptions,
     OpMap,
     ProjectRuntimeInfo,
@@ -61,6 +62,7 @@ __all__ = [
     "find_pulumi",
     "first_error_line",
     "install_advice",
+    "open_backend",
     "pulumi_up",
     "running_emulator",
     "stack_operation",
@@ -73,6 +75,7 @@ _EMULATOR_STOP_TIMEOUT_S: Final = 15.0
 _LISTENING: Final = re.compile(r"listening on (?P<url>http://\S+)")
 _DEMO_PASSPHRASE: Final = "cxone-demo"  # encrypts the demo's throwaway state, nothing else
 _RAISED: Final = re.compile(r"(?:[\w.]+\.)?(?P<type>\w+(?:Error|Exception)): (?P<message>.+)")
+_SAID: Final = re.compile(r"\berror:\s*(?P<message>.*\S)?", re.IGNORECASE)
 _CONSEQUENCES: Final = ("update failed", "Traceback", "Resource monitor has terminated")
 
 
@@ -341,10 +344,38 @@ def first_error_line(text: str) -> str:
         if raised:
             return f"{raised['type']}: {raised['message']}"
     for line in lines:
-        message = line.partition("error:")[2].strip()
-        if message and not message.startswith(_CONSEQUENCES):
-            return message
+        said = _SAID.search(line)
+        if said and said["message"] and not said["message"].startswith(_CONSEQUENCES):
+            return said["message"]
     return lines[-1] if lines else "failed without a message"
+
+
+def open_backend(project: Project, pulumi: PulumiCommand) -> None:
+    """List the project's stacks once, before stacks run at once: the backend is ready for them.
+
+    Pulumi's PostgreSQL backend creates its table at the first use, and several `pulumi`
+    processes doing that at the same moment collide (`duplicate key value violates unique
+    constraint "pg_type_typname_nsp_index"`). A backend that cannot be opened (a wrong URL, no
+    login) fails here once, with Pulumi's reason.
+    """
+    workspace = LocalWorkspace(work_dir=str(project.root), **_fleet_options(pulumi, None))
+    try:
+        workspace.list_stacks()
+    except CommandError as exc:
+        msg = f"the Pulumi backend cannot be opened: {first_error_line(str(exc))}"
+        raise DeploymentError(msg) from None
+
+
+def _fleet_options(pulumi: PulumiCommand, stack_name: str | None) -> dict[str, Any]:
+    """The workspace of a fleet's stack: this Python first on PATH, the stack's own secret."""
+    environment = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+    secret = os.environ.get(stack_secret_variable(stack_name)) if stack_name else None
+    if secret is not None:
+        environment["CXONE_CLIENT_SECRET"] = secret
+    return {"env_vars": environment, "pulumi_command": pulumi}
 
 
 def stack_operation(
@@ -363,14 +394,7 @@ def stack_operation(
     virtualenv); the stack's secret comes from `CXONE_CLIENT_SECRET_<STACK>` when that is
     set, so each stack of a fleet reaches its own tenant with its own OAuth client.
     """
-    environment = {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-    }
-    secret = os.environ.get(stack_secret_variable(stack_name))
-    if secret is not None:
-        environment["CXONE_CLIENT_SECRET"] = secret
-    options = LocalWorkspaceOptions(env_vars=environment, pulumi_command=pulumi)
+    options = LocalWorkspaceOptions(**_fleet_options(pulumi, stack_name))
     work_dir = str(project.root)
     stack: Stack
     try:

@@ -204,6 +204,8 @@ def _pulumi_task(output: Output, project: Project, operation: Operation) -> Task
     if found.command is None:
         output.pulumi_missing(automation.install_advice(found.reason, "cxone fleet"))
     pulumi: PulumiCommand = found.command
+    with output.errors():
+        automation.open_backend(project, pulumi)
 
     def run(outcome: Outcome, update: Callable[[Outcome], None]) -> Outcome:
         steps = [0]

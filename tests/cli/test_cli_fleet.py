@@ -76,6 +76,9 @@ def test_the_first_error_line_is_the_providers_exception_else_pulumis_error():
     assert first_error_line(traceback) == "AuthenticationError: The token endpoint answered 401"
     locked = "Updating (ci):\nerror: update failed\nerror: the stack is currently locked"
     assert first_error_line(locked) == "the stack is currently locked"
+    assert first_error_line("Error: unable to open state database") == (
+        "unable to open state database"
+    )
     assert first_error_line("\n") == "failed without a message"
 
 

@@ -75,7 +75,7 @@ def test_fleet_up_deploys_every_tenant_but_the_one_that_refuses_the_credentials(
         "t1": "succeeded",
         "t2": "failed",
         "t3": "succeeded",
-    }
+    }, completed.stdout
     assert stacks["t1"]["created"] == len(ACTIONS) + 1  # the actions and the stack itself
     assert "401" in stacks["t2"]["error"] or "credentials" in stacks["t2"]["error"]
     assert "wrong-secret" not in completed.stdout + completed.stderr
@@ -93,8 +93,23 @@ def test_fleet_up_deploys_every_tenant_but_the_one_that_refuses_the_credentials(
     assert "not in the backend: `cxone fleet up` creates it" in text.stdout
 
 
-def test_fleet_diff_exits_1_once_a_tenant_drifts(fleet_project, tenants):
-    """Same tenants: 0; a script changed on t3's tenant: 1, t3 differs, in markdown too."""
+def test_a_backend_that_cannot_be_opened_is_one_error_before_any_stack(fleet_project):
+    """PostgreSQL not listening: exit 2 with Pulumi's reason, once, and no stack run."""
+    saved = dict(fleet_project.extra_env)
+    fleet_project.extra_env["PULUMI_BACKEND_URL"] = "postgres://u@127.0.0.1:9/none?sslmode=disable"
+    try:
+        ran = fleet(fleet_project, "preview", "--json")
+    finally:
+        fleet_project.extra_env = saved
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    error = json.loads(ran.stdout)["error"]
+    assert error["type"] == "DeploymentError"
+    assert error["message"].startswith("the Pulumi backend cannot be opened: unable to open state")
+    assert "connection refused" in error["message"]
+
+
+def test_fleet_diff_exits_1_once_a_tenant_drifts_and_refresh_records_it(fleet_project, tenants):
+    """Same tenants: 0; a script changed on t3's tenant: 1, t3 differs; refresh records it."""
     deployed = ("--stack", "t1", "--stack", "t3")
     same = fleet(fleet_project, "diff", *deployed, "--json")
     assert same.returncode == 0, same.stdout + same.stderr
@@ -116,6 +131,10 @@ def test_fleet_diff_exits_1_once_a_tenant_drifts(fleet_project, tenants):
     assert markdown.returncode == 1
     assert "## t3" in markdown.stdout
     assert "business_hours" in markdown.stdout
+
+    refreshed = fleet(fleet_project, "refresh", "--stack", "t3", "--yes", "--json")
+    assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
+    assert stacks_of(refreshed)["t3"]["updated"] == 1  # the state records the drift
 
 
 def test_ctrl_c_in_a_fleet_up_cancels_the_running_stack_and_starts_no_other(fleet_project, tenants):
