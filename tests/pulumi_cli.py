@@ -180,14 +180,30 @@ class PulumiProject:
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         """Start `pulumi ARGS` in the background (in its own process group, to be killed)."""
+        return self.start_command(self.pulumi, *args)
+
+    def start_command(self, *command: str) -> subprocess.Popen[str]:
+        """Start a command in the background in the project (its own process group)."""
         return subprocess.Popen(
-            [self.pulumi, *args],
+            command,
             cwd=self.root,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+        )
+
+    def cxone(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`cxone ARGS` in the project, in this Python, as a CI job runs it."""
+        return subprocess.run(
+            [sys.executable, "-m", "cxone_provider", *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
         )
 
     def up(self, *args: str, check: bool = True) -> Completed:
@@ -271,6 +287,14 @@ def wait_for(predicate: Any, *, timeout_s: float, what: str) -> None:
             msg = f"timed out after {timeout_s:g} s waiting for {what}"
             raise AssertionError(msg)
         time.sleep(0.05)
+
+
+def ci_stack(project: PulumiProject, emulator: Any, stack: str = "ci") -> None:
+    """A stack file with the emulator's URL and client id; its secret only in the environment."""
+    (project.root / "stacks" / f"Pulumi.{stack}.yaml").write_text(
+        f"config:\n  cxone:baseUrl: {emulator.base_url}\n  cxone:clientId: {emulator.client_id}\n"
+    )
+    project.extra_env["CXONE_CLIENT_SECRET"] = emulator.client_secret
 
 
 def local_stack_on(project: PulumiProject, base_url: str) -> None:

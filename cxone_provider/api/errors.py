@@ -11,6 +11,8 @@
     ├── TransportError              no HTTP answer: reset, timed out (retryable); refused (final)
     ├── DeadlineExceededError       an operation's deadline passed before its API calls succeeded
     ├── AuthenticationError         the token endpoint refused the client id or secret
+    ├── DeploymentError             a `pulumi` command run for the user failed (`cxone fleet`)
+    │   └── StackMissingError       ... because the backend has no such stack
     └── ApiError                    the API answered with an error body
         ├── UnauthorizedError       401 UNAUTHORIZED
         ├── ForbiddenError          403 INSUFFICIENT_SCOPE
@@ -238,6 +240,14 @@ _HINTS: dict[str, str] = {
     "so that Pulumi creates it first), correct its spelling, or remove it",
     "IMMUTABLE_FIELD": "name and type cannot change; replace the action instead",
 }
+
+
+class DeploymentError(CxoneError):
+    """A `pulumi` command run through the Automation API failed; the message is its first error."""
+
+
+class StackMissingError(DeploymentError):
+    """The backend has no such stack (preview and refresh do not create one)."""
 
 
 class ApiError(CxoneError):

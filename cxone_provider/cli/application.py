@@ -24,6 +24,7 @@ from cxone_provider.cli import (
     docs,
     emulator,
     export,
+    fleet,
     graph,
     init,
     test,
@@ -91,7 +92,8 @@ def cxone(
     """Infrastructure as code for NICE CXone Data Actions.
 
     Commands that need no Pulumi CLI: init, validate, graph, test, diff, export, conformance,
-    emulator, docs. The demo deploys the example stack with `pulumi up`. Documentation: `cxone docs`
+    emulator, docs. The demo deploys the example stack with `pulumi up`; fleet runs Pulumi on many
+    stacks at once (its diff needs no Pulumi CLI). Documentation: `cxone docs`
     (it came with the package).
     """
 
@@ -110,6 +112,7 @@ _register("diff", diff.diff_command, diff.EXAMPLES)
 _register("export", export.export_command, export.EXAMPLES)
 _register("conformance", conformance.conformance_command, conformance.EXAMPLES)
 _register("demo", demo.demo_command, demo.EXAMPLES)
+_register("fleet", fleet.fleet_command, fleet.EXAMPLES)
 _register("emulator", emulator.emulator, emulator.EXAMPLES)
 _register("docs", docs.docs_command, docs.EXAMPLES)
 

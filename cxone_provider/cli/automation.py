@@ -1,16 +1,20 @@
-"""`cxone demo`: the example stack deployed to a local emulator with `pulumi up`, in one command.
+"""The Pulumi CLI driven through the Automation API: for `cxone demo` and `cxone fleet`.
 
-The steps: find the Pulumi CLI (on PATH, else installed by the Automation API within a time
-limit, where the network allows); start the emulator on a free port (`cxone emulator` in a
-child process, stopped whatever happens); copy the program to a scratch folder with a
+`cxone demo`'s steps: find the Pulumi CLI (on PATH, else installed by the Automation API
+within a time limit, where the network allows); start the emulator on a free port (`cxone
+emulator` in a child process, stopped whatever happens); copy the program to a scratch folder with a
 Pulumi.yaml that runs it with this Python; `pulumi up` the stack `local` on a file backend
 in that folder (its own PULUMI_HOME, a throwaway passphrase), the emulator's address and
 demo credentials as stack config; read the stack's outputs. Nothing outside the scratch
 folder is written, except a Pulumi CLI the Automation API may install under ~/.pulumi.
+
+`cxone fleet` runs one operation on one stack of the project in place (`stack_operation`):
+the backend, the passphrase and PULUMI_HOME are the user's own, as for `pulumi up`.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import shutil
@@ -30,15 +34,27 @@ from pulumi.automation import (
     ConfigValue,
     EngineEvent,
     InvalidVersionError,
+    LocalWorkspace,
     LocalWorkspaceOptions,
+    OpMap,
     ProjectRuntimeInfo,
     ProjectSettings,
     PulumiCommand,
+    Stack,
+    StackNotFoundError,
+    create_or_select_stack,
     create_stack,
+    select_stack,
 )
 
-from cxone_provider.api.errors import ConfigurationError
+from cxone_provider.api.errors import (
+    ConfigurationError,
+    DeploymentError,
+    OperationFailedError,
+    StackMissingError,
+)
 from cxone_provider.cli.project import Project
+from cxone_provider.cli.tenant import stack_secret_variable
 from cxone_provider.deploy.properties import TYPE_TOKEN
 from cxone_provider.emulator.settings import DEMO_CLIENT
 
@@ -47,10 +63,14 @@ __all__ = [
     "Deployed",
     "DeployedAction",
     "PulumiLookup",
+    "StackChanges",
     "find_pulumi",
+    "first_error_line",
     "install_advice",
+    "open_backend",
     "pulumi_up",
     "running_emulator",
+    "stack_operation",
 ]
 
 DEFAULT_INSTALL_TIMEOUT_S: Final = 120.0
@@ -59,6 +79,11 @@ _EMULATOR_START_TIMEOUT_S: Final = 30.0
 _EMULATOR_STOP_TIMEOUT_S: Final = 15.0
 _LISTENING: Final = re.compile(r"listening on (?P<url>http://\S+)")
 _DEMO_PASSPHRASE: Final = "cxone-demo"  # encrypts the demo's throwaway state, nothing else
+_RAISED: Final = re.compile(
+    r"(?:error:\s*)?(?:[\w.]+\.)?(?P<type>\w+(?:Error|Exception)): (?P<message>.+)"
+)
+_SAID: Final = re.compile(r"\berror:\s*(?P<message>.*\S)?", re.IGNORECASE)
+_CONSEQUENCES: Final = ("update failed", "Traceback", "Resource monitor has terminated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,16 +152,16 @@ def _sdk_version() -> str:
     return metadata.version("pulumi")
 
 
-def install_advice(reason: str) -> str:
+def install_advice(reason: str, command: str = "cxone demo") -> str:
     """The one paragraph that says the Pulumi CLI is missing and how to install it."""
     return (
-        f"cxone demo deploys with `pulumi up`, which needs the Pulumi CLI: {reason}. Install "
+        f"{command} deploys with `pulumi up`, which needs the Pulumi CLI: {reason}. Install "
         "it with `curl -fsSL https://get.pulumi.com | sh` (Linux, macOS), `brew install "
         "pulumi/tap/pulumi` (macOS) or `winget install pulumi` (Windows), see "
         "https://www.pulumi.com/docs/install/ (where those downloads are blocked, "
         "`scripts/install-pulumi` in a checkout of cxone-provider builds it from Pulumi's Go "
         "modules), open a new shell so that `pulumi` is on PATH, "
-        "and run `cxone demo` again. Everything else works without it: `cxone emulator`, "
+        f"and run `{command}` again. Everything else works without it: `cxone emulator`, "
         "`cxone validate`, `cxone graph`, `cxone test` and `cxone export`."
     )
 
@@ -291,3 +316,112 @@ def _deployed(outputs: Any) -> tuple[DeployedAction, ...]:
                 )
             )
     return tuple(actions)
+
+
+@dataclass(frozen=True, slots=True)
+class StackChanges:
+    """The engine's count of steps by kind, as the fleet's summary shows them."""
+
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+
+    @classmethod
+    def of(cls, summary: OpMap | None) -> StackChanges:
+        """From the engine's summary; a replacement counts as an update."""
+        counts: dict[str, int] = {str(kind): count for kind, count in (summary or {}).items()}
+        return cls(
+            created=counts.get("create", 0),
+            updated=counts.get("update", 0) + counts.get("replace", 0),
+            deleted=counts.get("delete", 0),
+            unchanged=counts.get("same", 0),
+        )
+
+
+def first_error_line(text: str) -> str:
+    """The line of a failure a person needs first.
+
+    A traceback's exception (the provider's error, which says what to do; a failed provider
+    call shows it first as a headline ending in ":" and the message on the next line, and its
+    `OperationFailedError` only points back at it), else Pulumi's first `error:` line that is
+    not a consequence of another, else the last line.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        raised = _RAISED.match(line)
+        if raised and raised["type"] != OperationFailedError.__name__:
+            message = raised["message"]
+            if message.endswith(":") and index + 1 < len(lines):
+                message = f"{message} {lines[index + 1]}"
+            return f"{raised['type']}: {message}"
+    for line in lines:
+        said = _SAID.search(line)
+        if said and said["message"] and not said["message"].startswith(_CONSEQUENCES):
+            return said["message"]
+    return lines[-1] if lines else "failed without a message"
+
+
+def open_backend(project: Project, pulumi: PulumiCommand) -> None:
+    """List the project's stacks once, before stacks run at once: the backend is ready for them.
+
+    Pulumi's PostgreSQL backend creates its table at the first use, and several `pulumi`
+    processes doing that at the same moment collide (`duplicate key value violates unique
+    constraint "pg_type_typname_nsp_index"`). A backend that cannot be opened (a wrong URL, no
+    login) fails here once, with Pulumi's reason.
+    """
+    workspace = LocalWorkspace(work_dir=str(project.root), **_fleet_options(pulumi, None))
+    try:
+        workspace.list_stacks()
+    except CommandError as exc:
+        msg = f"the Pulumi backend cannot be opened: {first_error_line(str(exc))}"
+        raise DeploymentError(msg) from None
+
+
+def _fleet_options(pulumi: PulumiCommand, stack_name: str | None) -> dict[str, Any]:
+    """The workspace of a fleet's stack: this Python first on PATH, the stack's own secret."""
+    environment = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+    secret = os.environ.get(stack_secret_variable(stack_name)) if stack_name else None
+    if secret is not None:
+        environment["CXONE_CLIENT_SECRET"] = secret
+    return {"env_vars": environment, "pulumi_command": pulumi}
+
+
+def stack_operation(
+    project: Project,
+    stack_name: str,
+    operation: str,
+    pulumi: PulumiCommand,
+    *,
+    on_event: Callable[[EngineEvent], None],
+) -> StackChanges:
+    """`pulumi preview|up|refresh` of one stack of the project, in the project's folder.
+
+    `up` creates a stack the backend does not have; preview and refresh raise
+    StackMissingError. A failed command raises DeploymentError with its first error. The
+    program and the provider run in this Python (first on PATH, as in an activated
+    virtualenv); the stack's secret comes from `CXONE_CLIENT_SECRET_<STACK>` when that is
+    set, so each stack of a fleet reaches its own tenant with its own OAuth client.
+    """
+    options = LocalWorkspaceOptions(**_fleet_options(pulumi, stack_name))
+    work_dir = str(project.root)
+    stack: Stack
+    try:
+        if operation == "up":
+            stack = create_or_select_stack(stack_name, work_dir=work_dir, opts=options)
+            done = stack.up(color="never", on_event=on_event)
+            return StackChanges.of(done.summary.resource_changes)
+        try:
+            stack = select_stack(stack_name, work_dir=work_dir, opts=options)
+        except StackNotFoundError:
+            msg = f"stack {stack_name!r} is not in the backend: `cxone fleet up` creates it"
+            raise StackMissingError(msg) from None
+        if operation == "preview":
+            return StackChanges.of(stack.preview(color="never", on_event=on_event).change_summary)
+        refreshed = stack.refresh(color="never", on_event=on_event)
+        return StackChanges.of(refreshed.summary.resource_changes)
+    except CommandError as exc:
+        raise DeploymentError(first_error_line(str(exc))) from None

@@ -31,6 +31,8 @@ from cxone_provider.cli.output import (
     JsonOption,
     Output,
     ReportFormat,
+    format_option,
+    one_answer,
 )
 from cxone_provider.cli.project import load_stack_config, locate_project
 from cxone_provider.cli.tenant import Tenant, tenant_client
@@ -122,14 +124,7 @@ def conformance_command(  # noqa: PLR0917 -- typer maps parameters to arguments 
         ),
     ] = DEFAULT_MAX_REQUESTS,
     report_format: Annotated[
-        ReportFormat,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            case_sensitive=False,
-            help="text for a terminal, markdown for a ticket to the vendor.",
-        ),
+        ReportFormat, format_option("a ticket to the vendor")
     ] = ReportFormat.TEXT,
     as_json: JsonOption = False,
     yes: Annotated[
@@ -154,9 +149,7 @@ def conformance_command(  # noqa: PLR0917 -- typer maps parameters to arguments 
     """
     from cxone_provider.cli import conformance_checks  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
-    if as_json and report_format is not ReportFormat.TEXT:
-        message = "--json and --format markdown are two answers: give one of them"
-        raise typer.BadParameter(message, param_hint="--format")
+    one_answer(as_json, report_format)
     groups = _groups(only or [])
     if prefix is not None and not _PREFIX.fullmatch(prefix):
         message = f"{prefix!r}: use 1 to 40 letters, digits, _ or -"

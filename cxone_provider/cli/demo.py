@@ -14,7 +14,6 @@ from cxone_provider.cli.bundled import example_root
 from cxone_provider.cli.output import (
     EXIT_OK,
     EXIT_PROBLEMS,
-    EXIT_USAGE,
     JsonOption,
     Output,
     finding_line,
@@ -83,7 +82,7 @@ def demo_command(
             progress.add_task("Looking for the Pulumi CLI", total=None)
             found = demo.find_pulumi(install=install, install_timeout_s=install_timeout)
         if found.command is None:
-            _pulumi_missing(output, demo.install_advice(found.reason))
+            output.pulumi_missing(demo.install_advice(found.reason))
         total = len(report.declarations.actions)
         with demo.running_emulator() as base_url, output.progress() as progress:
             task = progress.add_task(f"pulumi up: {total} actions to {base_url}", total=total)
@@ -92,14 +91,6 @@ def demo_command(
             )
     _print_demo(output, report, base_url, deployed)
     raise typer.Exit(EXIT_OK if deployed.error is None else EXIT_PROBLEMS)
-
-
-def _pulumi_missing(output: Output, advice: str) -> NoReturn:
-    if output.as_json:
-        output.emit({"ok": False, "error": {"type": "PulumiCliMissing", "message": advice}})
-    else:
-        output.err.print(Text("error: ", style="bold red") + Text(advice))
-    raise typer.Exit(EXIT_USAGE)
 
 
 def _demo_problems(output: Output, report: Report) -> NoReturn:

@@ -20,6 +20,8 @@ from cxone_provider.cli.output import (
     JsonOption,
     Output,
     ReportFormat,
+    format_option,
+    one_answer,
 )
 from cxone_provider.cli.project import load_stack_config, locate_project, shown_path
 from cxone_provider.cli.tenant import Tenant, list_actions, tenant_client
@@ -92,16 +94,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
             show_default=False,
         ),
     ] = None,
-    diff_format: Annotated[
-        ReportFormat,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            case_sensitive=False,
-            help="text for a terminal, markdown for a PR comment.",
-        ),
-    ] = ReportFormat.TEXT,
+    diff_format: Annotated[ReportFormat, format_option("a PR comment")] = ReportFormat.TEXT,
     as_json: JsonOption = False,
 ) -> None:
     """Compare two sets of Data Actions and show what differs: drift, and what a promotion does.
@@ -131,9 +124,7 @@ def diff_command(  # noqa: PLR0917 -- typer maps parameters to arguments and opt
     from cxone_provider.cli import comparison, comparison_output  # noqa: PLC0415 -- keeps `cxone emulator` fast
 
     ignored = _ignored_fields(ignore or [])
-    if as_json and diff_format is not ReportFormat.TEXT:
-        message = "--json and --format markdown are two answers: give one of them"
-        raise typer.BadParameter(message, param_hint="--format")
+    one_answer(as_json, diff_format)
     output = Output("diff", as_json=as_json)
     with output.errors():
         specs = comparison.parse_sides(sides or [], stack or [])

@@ -80,7 +80,7 @@ JsonOption = Annotated[
 
 
 class ReportFormat(StrEnum):
-    """How a report (`cxone diff`, `cxone conformance`) prints when it is not --json."""
+    """How a report (`cxone diff`, `cxone conformance`, `cxone fleet`) prints when not --json."""
 
     TEXT = "text"
     MARKDOWN = "markdown"
@@ -124,6 +124,24 @@ class ShownConsole(Console):
                 yield Segment(shown_text(segment.text), segment.style)
 
 
+def one_answer(as_json: bool, report_format: ReportFormat) -> None:
+    """Refuse --json with --format markdown: a command prints one answer."""
+    if as_json and report_format is not ReportFormat.TEXT:
+        message = "--json and --format markdown are two answers: give one of them"
+        raise typer.BadParameter(message, param_hint="--format")
+
+
+def format_option(markdown_for: str) -> Any:
+    """The --format option of a report; `markdown_for` says where its Markdown goes."""
+    return typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        case_sensitive=False,
+        help=f"text for a terminal, markdown for {markdown_for}.",
+    )
+
+
 class Output:
     """Where a command writes: rich text for people, or one JSON object for machines.
 
@@ -160,6 +178,14 @@ class Output:
             self.emit({"ok": False, "error": {"type": type(error).__name__, "message": str(error)}})
         else:
             self.err.print(Text("error: ", style="bold red") + Text(str(error)))
+        raise typer.Exit(EXIT_USAGE)
+
+    def pulumi_missing(self, advice: str) -> NoReturn:
+        """End a command that needs the Pulumi CLI without one: exit 2, with the advice."""
+        if self.as_json:
+            self.emit({"ok": False, "error": {"type": "PulumiCliMissing", "message": advice}})
+        else:
+            self.err.print(Text("error: ", style="bold red") + Text(advice))
         raise typer.Exit(EXIT_USAGE)
 
     @contextmanager

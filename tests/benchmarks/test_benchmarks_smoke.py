@@ -71,3 +71,16 @@ def test_the_preview_graph_and_diff_benchmarks_end_with_their_json_line():
     assert (graph["actions"], graph["edges"], graph["runs"]) == (50, 100, 1)
     diff = last_json_line("diff.py", "--actions", "600")  # its differences need 530
     assert diff["differences"] == 100
+
+
+@pytest.mark.engine
+def test_the_fleet_benchmark_reports_both_walls_and_their_ratio():
+    """fleet.py at two stacks: both runs deployed every tenant and are timed."""
+    pulumi = pulumi_cli()
+    env = {**os.environ, "PATH": f"{Path(pulumi).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = last_json_line(
+        "fleet.py", "--stacks", "2", "--latency-ms", "1", "--concurrency", "2", env=env
+    )
+    assert result["stacks"] == 2
+    assert result["actions"] == 7
+    assert {"fleet_wall_s", "sequential_wall_s", "ratio"} <= set(result)

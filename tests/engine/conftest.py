@@ -1,14 +1,17 @@
 """Fixtures of the real-engine tests: a copy of the repository's project, deployed or not.
 
-They need the Pulumi CLI (skipped without it, unless CXONE_REQUIRE_PULUMI=1).
+They need the Pulumi CLI (skipped without it, unless CXONE_REQUIRE_PULUMI=1); the
+shared-state tests also PostgreSQL's server (`postgres`, one cluster for the session).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from emulator_process import EmulatorProcess
+from postgres_cluster import PostgresCluster
 from pulumi_cli import REPO, PulumiProject, local_stack_on, pulumi_cli
 
 
@@ -26,3 +29,11 @@ def deployed_project(engine_project: PulumiProject) -> PulumiProject:
     engine_project.run("stack", "init", "local")
     engine_project.up()
     return engine_project
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """One PostgreSQL cluster for the session's shared-state tests (a database per test)."""
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.stop()

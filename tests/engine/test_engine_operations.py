@@ -7,13 +7,11 @@ one program, a renamed resource, the audit log's path.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from cli_projects import ACTIONS
 from emulator_process import API_ACTIONS
-from pulumi_cli import REPO, PulumiProject, local_stack_on, pulumi_cli
+from pulumi_cli import REPO, PulumiProject, ci_stack, local_stack_on, pulumi_cli
 
 pytestmark = pytest.mark.engine
 
@@ -202,19 +200,9 @@ def test_a_relative_audit_log_is_written_under_the_project_root(engine_project):
 def test_the_pipeline_recipe_deploys_with_the_secret_from_the_environment(engine_project, emulator):
     """The README's pipeline steps: the secret only in CXONE_CLIENT_SECRET, never in config."""
     project = engine_project
-    (project.root / "stacks" / "Pulumi.ci.yaml").write_text(
-        f"config:\n  cxone:baseUrl: {emulator.base_url}\n  cxone:clientId: {emulator.client_id}\n"
-    )
+    ci_stack(project, emulator)
     project.run("stack", "init", "ci")
-    project.extra_env = {"STACK": "ci", "CXONE_CLIENT_SECRET": emulator.client_secret}
-    validated = subprocess.run(
-        [sys.executable, "-m", "cxone_provider", "validate", "--stack", "ci"],
-        cwd=project.root,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    validated = project.cxone("validate", "--stack", "ci")
     assert validated.returncode == 0, validated.stdout + validated.stderr
     project.run("preview", "--stack", "ci", "--diff")
     project.run("up", "--yes", "--stack", "ci")
