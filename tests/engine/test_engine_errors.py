@@ -8,10 +8,12 @@ secret, an unreachable tenant; then a program whose catalog has a typo, under `p
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,10 +45,16 @@ def frames(completed: Completed) -> int:
     return len(re.findall(r'^\s*File "', completed.output, flags=re.MULTILINE))
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A port that refuses connections while in use: bound, never listening, held till the end.
+
+    A port bound and released at once could be taken by another process (the suite starts
+    emulators and plugins on ephemeral ports) before `pulumi up` connects to it.
+    """
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 def assert_failed_briefly(
@@ -108,8 +116,9 @@ def test_failed_ups_print_our_message_once_and_few_frames(project, emulator):
     assert_failed_briefly(unconfigured, "The cxone provider is not configured")
 
     project.set_config({"cxone:clientSecret": emulator.client_secret}, secret=True)
-    project.set_config({"cxone:baseUrl": f"http://127.0.0.1:{closed_port()}"})
-    unreachable = project.up(check=False)
+    with refusing_port() as port:
+        project.set_config({"cxone:baseUrl": f"http://127.0.0.1:{port}"})
+        unreachable = project.up(check=False)
     assert_failed_briefly(unreachable, "Connection refused")
     assert "retry" not in unreachable.output
 
