@@ -13,11 +13,11 @@ import pytest
 from provider_server import ForwardingMocks, ProviderServer, emulator_settings
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import set_root_resource
-from stack_mocks import run
+from stack_mocks import mocked_engine, run
 
 from cxone_provider import DataAction, DataActionArgs
 from cxone_provider.deploy.diff import diff_properties
-from cxone_provider.deploy.secrets import with_derived_secrets
+from cxone_provider.deploy.secrets import secret_inputs_of, with_derived_secrets
 
 PIN = "pin-4321-very-secret"
 ECHO_PIN = "function main(context) { return {echoed: context.input.pin}; }"
@@ -121,3 +121,20 @@ def test_an_input_that_turns_secret_updates_so_its_output_is_recorded_as_a_secre
     news = {**olds, "secret_inputs": ["test_input"]}
     assert diff_properties(olds, news).changes is None
     assert diff_properties(news, news).changes is False
+
+
+def test_a_secret_held_inside_a_plain_value_is_listed_and_plain_outputs_are_not():
+    """secret_inputs names an input with a secret anywhere inside it, and nothing else."""
+
+    def program() -> None:
+        inputs = {
+            "test_input": {"pin": pulumi.Output.secret(PIN)},
+            "dependencies": [pulumi.Output.from_input("base_enrichment")],
+            "expected_output": {"nested": [{"secret": pulumi.Output.secret("x")}]},
+            "name": "plain",
+        }
+        pulumi.export("secret_inputs", secret_inputs_of(inputs))
+
+    with mocked_engine():
+        exports = run(program)
+    assert exports["secret_inputs"] == ["expected_output", "test_input"]
