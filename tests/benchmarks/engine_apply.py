@@ -9,12 +9,16 @@ of --parallel (default: 4 8 16 32 64). On the stack the last P deployed it then 
 `pulumi preview`, a no-op `pulumi up`, `pulumi refresh` and `pulumi destroy`, and measures
 the checkpoint file. Then it replays the same HTTP calls with plain httpx at the best P
 (apply.py's replay: the measured floor) and applies the actions through the gRPC harness (as
-apply.py does), in the same run. The report's last line is one JSON object: the best P's
+apply.py does), in the same run. Last, Pulumi's own floor: a dynamic provider that does
+nothing, registered with the same properties in the same tree, is deployed at the best P
+(up, preview, no-op up). The report's last line is one JSON object: the best P's
 wall_s, the analytic floor_s at that P and ratio, replay_wall_s and replay_ratio, the
 emulator's counters of that run, harness_wall_s, engine_overhead (wall_s / harness_wall_s),
 best_parallel, wall_s_by_parallel, preview_s, noop_up_s, refresh_s, destroy_s,
-state_bytes_per_action and skip_checkpoints (`--skip-checkpoints` runs every command with
-PULUMI_SKIP_CHECKPOINTS=true). The file backend's own options (PULUMI_DIY_BACKEND_ZSTD,
+state_bytes_per_action (the file, compressed if the backend compresses it),
+state_json_bytes_per_action (its JSON), do_nothing_up_s, do_nothing_preview_s,
+do_nothing_noop_up_s and skip_checkpoints (`--skip-checkpoints` runs every
+command with PULUMI_SKIP_CHECKPOINTS=true). The file backend's own options (PULUMI_DIY_BACKEND_ZSTD,
 PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS, ...) pass through the environment and are
 reported as backend_settings.
 """
@@ -22,6 +26,7 @@ reported as backend_settings.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -54,6 +59,59 @@ for args in action_tree({actions}).values():
 catalog.register()
 """
 
+# Pulumi's own cost: a dynamic provider that does nothing, registered with exactly the
+# properties a DataAction registers (`registration`), in the same dependency tree. The provider
+# lives in a module of the project, so its pickle is a reference, as DataActionProvider's is.
+DO_NOTHING_PROVIDER = """\
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ResourceProvider
+
+DEPLOYED = {
+    "version": 1, "created_timestamp": 0, "modified_timestamp": 0, "type": "SCRIPT",
+    "test_status": "SUCCESS", "test_passed": True, "test_output": "{}", "latency_ms": 1.0,
+}
+
+
+class DoNothing(ResourceProvider):
+    serialize_as_secret_always = False
+
+    def check(self, olds, news):
+        return CheckResult(news, [])
+
+    def diff(self, id_, olds, news):
+        return DiffResult(changes=False)
+
+    def create(self, props):
+        return CreateResult(props["name"], {**props, **DEPLOYED, "action_id": props["name"]})
+"""
+
+DO_NOTHING_PROGRAM = """\
+import dataclasses
+import sys
+
+sys.path.insert(0, {tests!r})
+
+import pulumi
+import pulumi.dynamic
+from deployment import action_tree
+from do_nothing import DoNothing
+
+from cxone_provider import DataAction
+from cxone_provider.deploy.resource import _pickler_patches_undone, registration
+
+
+class Shaped(pulumi.dynamic.Resource, module="dataaction", name="Shaped"):
+    __annotations__ = dict(DataAction.__annotations__)  # the same output types to resolve
+
+
+project, stack = pulumi.get_project(), pulumi.get_stack()
+made = {{}}
+for name, args in action_tree({actions}).items():
+    args = dataclasses.replace(args, dependencies=[made[d].name for d in args.dependencies])
+    props = registration(name, args, project=project, stack=stack)
+    with _pickler_patches_undone():
+        made[name] = Shaped(DoNothing(), name, props)
+"""
+
 
 # The file backend's own options, taken from the environment and reported with the figures.
 BACKEND_SETTINGS = (
@@ -64,13 +122,16 @@ BACKEND_SETTINGS = (
 )
 
 
-def write_project(folder: Path, actions: int) -> None:
-    """A Pulumi project whose program declares the benchmark's actions."""
+def write_project(folder: Path, actions: int, *, do_nothing: bool = False) -> None:
+    """A Pulumi project whose program declares the benchmark's actions (or their shapes)."""
     folder.mkdir(parents=True)
     (folder / "Pulumi.yaml").write_text(
         "name: cxone-bench\nruntime:\n  name: python\n  options:\n    toolchain: pip\n"
     )
-    (folder / "__main__.py").write_text(PROGRAM.format(tests=str(TESTS), actions=actions))
+    program = DO_NOTHING_PROGRAM if do_nothing else PROGRAM
+    (folder / "__main__.py").write_text(program.format(tests=str(TESTS), actions=actions))
+    if do_nothing:
+        (folder / "do_nothing.py").write_text(DO_NOTHING_PROVIDER)
 
 
 class BenchStack:
@@ -94,9 +155,17 @@ class BenchStack:
     def run(self, *args: str) -> float:
         """Run one `pulumi` command; its wall time."""
         started = time.perf_counter()
-        subprocess.run(
-            [self.pulumi, *args], cwd=self.folder, env=self.env, check=True, capture_output=True
+        completed = subprocess.run(
+            [self.pulumi, *args],
+            cwd=self.folder,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
+        if completed.returncode != 0:
+            msg = f"pulumi {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}"
+            raise SystemExit(msg)
         return time.perf_counter() - started
 
     def init(self, emulator: EmulatorProcess) -> None:
@@ -111,15 +180,23 @@ class BenchStack:
         ):
             self.run("config", "set", key, value)
 
-    def checkpoint_bytes(self) -> int:
-        """The size of the stack's state file in the backend (compressed, if it is)."""
+    def checkpoint_sizes(self) -> tuple[int, int | None]:
+        """The stack's state file in the backend: its size, and its JSON's size uncompressed.
+
+        The JSON's size is None for a zstd file (the standard library cannot read one).
+        """
         stacks = self.state / "backend" / ".pulumi" / "stacks"
         (checkpoint,) = [
             found
             for pattern in ("bench.json", "bench.json.gz", "bench.json.zst")
             for found in stacks.rglob(pattern)
         ]
-        return checkpoint.stat().st_size
+        stored = checkpoint.read_bytes()
+        if checkpoint.suffix == ".gz":
+            return len(stored), len(gzip.decompress(stored))
+        if checkpoint.suffix == ".zst":
+            return len(stored), None
+        return len(stored), len(stored)
 
 
 def pulumi_up(stack: BenchStack, emulator: EmulatorProcess, parallel: int) -> dict[str, Any]:
@@ -130,17 +207,35 @@ def pulumi_up(stack: BenchStack, emulator: EmulatorProcess, parallel: int) -> di
     return {"wall_s": wall, **emulator.stats()}
 
 
-def deployed_stack_times(stack: BenchStack, parallel: int, actions: int) -> dict[str, float]:
+def deployed_stack_times(stack: BenchStack, parallel: int, actions: int) -> dict[str, float | None]:
     """What a deployed stack costs afterwards: preview, a no-op up, refresh, its size, destroy."""
     parallelism = ("--parallel", str(parallel))
-    times = {
+    times: dict[str, float | None] = {
         "preview_s": stack.run("preview", *parallelism),
         "noop_up_s": stack.run("up", "--yes", "--skip-preview", *parallelism),
         "refresh_s": stack.run("refresh", "--yes", "--skip-preview", *parallelism),
     }
-    times["state_bytes_per_action"] = stack.checkpoint_bytes() / actions
+    stored, uncompressed = stack.checkpoint_sizes()
+    times["state_bytes_per_action"] = stored / actions
+    times["state_json_bytes_per_action"] = uncompressed / actions if uncompressed else None
     times["destroy_s"] = stack.run("destroy", "--yes", "--skip-preview", *parallelism)
     return times
+
+
+def do_nothing_times(
+    workdir: Path, pulumi: str, emulator: EmulatorProcess, options: argparse.Namespace, best: int
+) -> dict[str, float]:
+    """Pulumi's own cost for the same shapes: up, preview and a no-op up of DO_NOTHING_PROGRAM."""
+    project = workdir / "do-nothing"
+    write_project(project, options.actions, do_nothing=True)
+    stack = BenchStack(project, pulumi, skip_checkpoints=options.skip_checkpoints)
+    stack.init(emulator)
+    parallelism = ("--parallel", str(best))
+    return {
+        "do_nothing_up_s": stack.run("up", "--yes", "--skip-preview", *parallelism),
+        "do_nothing_preview_s": stack.run("preview", *parallelism),
+        "do_nothing_noop_up_s": stack.run("up", "--yes", "--skip-preview", *parallelism),
+    }
 
 
 def main() -> None:
@@ -180,6 +275,7 @@ def main() -> None:
             harness = (
                 None if options.no_harness else provider_run(emulator, workdir, options.actions)
             )
+            floor_of_pulumi = do_nothing_times(workdir, pulumi, emulator, options, best)
         finally:
             emulator.stop()
 
@@ -201,7 +297,8 @@ def main() -> None:
         "engine_overhead": round(ours["wall_s"] / harness["wall_s"], 3) if harness else None,
         "best_parallel": best,
         "wall_s_by_parallel": {str(p): round(run["wall_s"], 3) for p, run in runs.items()},
-        **{key: round(value, 3) for key, value in afterwards.items()},
+        **{key: None if value is None else round(value, 3) for key, value in afterwards.items()},
+        **{key: round(value, 3) for key, value in floor_of_pulumi.items()},
         "skip_checkpoints": options.skip_checkpoints,
         "backend_settings": {key: os.environ[key] for key in BACKEND_SETTINGS if key in os.environ},
     }
@@ -217,6 +314,11 @@ def main() -> None:
         f"{afterwards['noop_up_s']:.2f} s, refresh {afterwards['refresh_s']:.2f} s, destroy "
         f"{afterwards['destroy_s']:.2f} s, {afterwards['state_bytes_per_action']:.0f} state "
         "bytes per action"
+    )
+    print(
+        f"  a do-nothing provider of the same shapes: up {floor_of_pulumi['do_nothing_up_s']:.2f} "
+        f"s, preview {floor_of_pulumi['do_nothing_preview_s']:.2f} s, no-op up "
+        f"{floor_of_pulumi['do_nothing_noop_up_s']:.2f} s"
     )
     print(f"  best: --parallel {best}, engine overhead {result['engine_overhead']}x")
     print(json.dumps(result))
