@@ -4,7 +4,8 @@ The Pulumi engine runs a resource's steps as soon as the resources it depends on
 several at a time (`pulumi up --parallel`), and records each finished step in the state at
 once, so that a crash loses only what was in flight. `Deployment` does the same against a
 `ProviderServer`: `apply` walks the graph dependencies first (Check, then Create, or Diff and
-Update), `destroy` walks it dependents first (Delete). `action_tree` makes the declarations.
+Update), `destroy` walks it dependents first (Delete). The declarations come from
+action_trees.py.
 """
 
 from __future__ import annotations
@@ -18,33 +19,6 @@ from typing import Any
 from provider_server import ProviderServer, Recorded, engine_updates, inputs
 
 from cxone_provider.deploy.resource import DataActionArgs
-
-SCRIPT = """\
-function main(context) {
-  const parent = %(parent)s;
-  const above = parent ? context.call(parent, context.input) : null;
-  return {name: "%(name)s", depth: above ? above.depth + 1 : 0};
-}
-"""
-
-
-def action_tree(
-    count: int, *, branching: int = 3, prefix: str = "act"
-) -> dict[str, DataActionArgs]:
-    """`count` actions forming a tree: action i depends on action (i - 1) // branching."""
-    declarations: dict[str, DataActionArgs] = {}
-    depths: dict[str, int] = {}
-    for index in range(count):
-        name = f"{prefix}_{index:04d}"
-        parent = f"{prefix}_{(index - 1) // branching:04d}" if index else None
-        depths[name] = depths[parent] + 1 if parent else 0
-        declarations[name] = DataActionArgs(
-            name=name,
-            script=SCRIPT % {"name": name, "parent": f'"{parent}"' if parent else "null"},
-            dependencies=[parent] if parent else [],
-            expected_output={"name": name, "depth": depths[name]},
-        )
-    return declarations
 
 
 @dataclass

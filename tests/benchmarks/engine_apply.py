@@ -2,7 +2,8 @@
 
 Run: python tests/benchmarks/engine_apply.py --actions 200 --latency-ms 20 --rate-limit 100
 (`--rate-limit 0` is unlimited; needs `pulumi` on PATH, see scripts/install-pulumi). It starts
-the emulator with that latency and rate limit, writes a program declaring the same N actions
+the emulator with that latency and rate limit (and its sandbox workers, see apply.py's
+warm_up), writes a program declaring the same N actions
 as tests/benchmarks/apply.py (a dependency tree, through ActionCatalog), and times
 `pulumi up --yes --skip-preview --parallel P` on a fresh stack and a reset tenant for each P
 of --parallel (default: 4 8 16 32 64). On the stack the last P deployed it then times
@@ -41,7 +42,7 @@ BENCHMARKS = Path(__file__).resolve().parent
 TESTS = BENCHMARKS.parent
 sys.path[:0] = [str(TESTS), str(BENCHMARKS)]
 
-from apply import floor_seconds, provider_run, replay_run  # noqa: E402 -- after the paths above
+from apply import floor_seconds, provider_run, replay_run, warm_up  # noqa: E402 -- after the paths above
 from emulator_process import EmulatorProcess  # noqa: E402
 
 PROGRAM = """\
@@ -49,7 +50,7 @@ import sys
 
 sys.path.insert(0, {tests!r})
 
-from deployment import action_tree
+from action_trees import action_tree
 
 from cxone_provider import ActionCatalog
 
@@ -92,7 +93,7 @@ sys.path.insert(0, {tests!r})
 
 import pulumi
 import pulumi.dynamic
-from deployment import action_tree
+from action_trees import action_tree
 from do_nothing import DoNothing
 
 from cxone_provider import DataAction
@@ -267,6 +268,7 @@ def main() -> None:
             cwd=workdir,
         )
         try:
+            warm_up(emulator)
             runs = {p: pulumi_up(stack, emulator, p) for p in options.parallel}
             last = options.parallel[-1]
             afterwards = deployed_stack_times(stack, last, options.actions)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from deployment import Deployment, action_tree
+from action_trees import action_tree
+from deployment import Deployment
 from emulator_process import EmulatorProcess
 from provider_server import ProviderServer, emulator_settings
 

@@ -12,7 +12,8 @@ import threading
 from collections import Counter
 
 import pytest
-from deployment import Deployment, action_tree
+from action_trees import action_tree
+from deployment import Deployment
 from provider_server import ProviderServer, WebhookReceiver, emulator_settings
 
 from cxone_provider.api.client import CxoneClient
