@@ -2,26 +2,24 @@
 
 Run: python tests/benchmarks/engine_apply.py --actions 200 --latency-ms 20 --rate-limit 100
 (`--rate-limit 0` is unlimited; needs `pulumi` on PATH, see scripts/install-pulumi). It starts
-the emulator with that latency and rate limit (and its sandbox workers, see apply.py's
-warm_up), writes a program declaring the same N actions
-as tests/benchmarks/apply.py (a dependency tree, through ActionCatalog), and times
-`pulumi up --yes --skip-preview --parallel P` on a fresh stack and a reset tenant for each P
-of --parallel (default: 4 8 16 32 64). On the stack the last P deployed it then times
-`pulumi preview`, a no-op `pulumi up`, `pulumi refresh` and `pulumi destroy`, and measures
-the checkpoint file. Then it replays the same HTTP calls with plain httpx at the best P
-(apply.py's replay: the measured floor) and applies the actions through the gRPC harness (as
-apply.py does), in the same run. Last, Pulumi's own floor: a dynamic provider that does
-nothing, registered with the same properties in the same tree, is deployed at the best P
-(up, preview, no-op up). The report's last line is one JSON object: the best P's
-wall_s, the analytic floor_s at that P and ratio, replay_wall_s and replay_ratio, the
-emulator's counters of that run, harness_wall_s, engine_overhead (wall_s / harness_wall_s),
-best_parallel, wall_s_by_parallel, preview_s, noop_up_s, refresh_s, destroy_s,
-state_bytes_per_action (the file, compressed if the backend compresses it),
-state_json_bytes_per_action (its JSON), do_nothing_up_s, do_nothing_preview_s,
-do_nothing_noop_up_s and skip_checkpoints (`--skip-checkpoints` runs every
-command with PULUMI_SKIP_CHECKPOINTS=true). The file backend's own options (PULUMI_DIY_BACKEND_ZSTD,
-PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS, ...) pass through the environment and are
-reported as backend_settings.
+the emulator with that latency and rate limit (and its sandbox workers, see apply.py's warm_up),
+writes a program declaring the same N actions as tests/benchmarks/apply.py (a dependency tree,
+through ActionCatalog), and times `pulumi up --yes --skip-preview --parallel P` on a fresh stack
+and a reset tenant for each P of --parallel (default: 4 8 16 32 64). On the stack the last P
+deployed it then times `pulumi preview`, a no-op `pulumi up`, `pulumi refresh` and `pulumi
+destroy`, and measures the checkpoint file. Then it replays the same HTTP calls with plain httpx
+at the best P (apply.py's replay: the measured floor) and applies the actions through the gRPC
+harness (as apply.py does), in the same run. Last, Pulumi's own floor: a dynamic provider that
+does nothing, registered with the same properties in the same tree, is deployed at the best P
+(up, preview, no-op up). The report's last line is one JSON object: the best P's wall_s, the
+analytic floor_s at that P and ratio, replay_wall_s and replay_ratio, the emulator's counters of
+that run, harness_wall_s, engine_overhead (wall_s / harness_wall_s), best_parallel,
+wall_s_by_parallel, preview_s, noop_up_s, refresh_s, destroy_s, state_bytes_per_action (the
+file, compressed if the backend compresses it), state_json_bytes_per_action (its JSON),
+do_nothing_up_s, do_nothing_preview_s, do_nothing_noop_up_s and skip_checkpoints
+(`--skip-checkpoints` runs every command with PULUMI_SKIP_CHECKPOINTS=true). The file backend's
+own options (PULUMI_DIY_BACKEND_ZSTD, PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS, ...) pass
+through the environment and are reported as backend_settings.
 """
 
 from __future__ import annotations
@@ -109,7 +107,7 @@ made = {{}}
 for name, args in action_tree({actions}).items():
     args = dataclasses.replace(args, dependencies=[made[d].name for d in args.dependencies])
     props = registration(name, args, project=project, stack=stack)
-    with _pickler_patches_undone():
+    with _pickler_patches_undone():  # as DataAction does: the SDK's pickler patch nests
         made[name] = Shaped(DoNothing(), name, props)
 """
 
